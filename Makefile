@@ -1,0 +1,47 @@
+# mlsys-course: `make lab` opens the course, `make test` runs every test. Both set up .venv first if needed.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+# constraints.txt pins the versions that produced the stored notebook outputs (Python 3.11+).
+# On Python 3.10 those pins do not exist; the newest versions for 3.10 are installed instead.
+LOCK   := $(shell $(PYTHON) -c 'import sys; print("-c constraints.txt" if sys.version_info >= (3, 11) else "")' 2>/dev/null)
+
+.PHONY: help setup lab test outputs html bench lock clean
+
+help:
+	@echo "make lab      set up .venv if needed and open the course in JupyterLab"
+	@echo "make test     set up .venv if needed and run every test (unit tests, doctests, every notebook)"
+	@echo "make outputs  re-execute every notebook in place (the only way stored outputs are made)"
+	@echo "make html     execute every notebook into build/html, a browsable edition with an index"
+	@echo "make bench    time and measure memory of every notebook and of the data generator"
+	@echo "make lock     re-pin constraints.txt to what .venv has now"
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(LOCK) -e ".[course,test]"
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/00_index.ipynb
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+outputs: $(STAMP)
+	$(BIN)/python tools/notebooks.py execute
+
+html: $(STAMP)
+	$(BIN)/python tools/notebooks.py html
+
+bench: $(STAMP)
+	$(BIN)/python tools/bench.py
+
+lock: $(STAMP)
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^mlsys-course' > constraints.txt
+
+clean:
+	rm -rf $(VENV) build

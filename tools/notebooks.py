@@ -1,0 +1,131 @@
+"""Execute the course notebooks: in place (the stored outputs) or into a browsable HTML edition.
+
+    python tools/notebooks.py execute [NOTEBOOK ...]   # re-run in place; twice in a row leaves git clean
+    python tools/notebooks.py html [--out build/html]   # execute copies and write an HTML edition + index
+
+Both run kernels with KERNEL_ENV, the same environment the tests give nbval's kernels (conftest.py),
+so stored outputs are exactly what the strict comparison expects.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+
+# Fixed hash seed (set order), one BLAS/OpenMP thread (bit-identical floats on any core count).
+KERNEL_ENV = {
+    "PYTHONHASHSEED": "0",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
+
+
+def apply_kernel_env() -> None:
+    """Put KERNEL_ENV into this process's environment, which kernels started from it inherit."""
+    os.environ.update(KERNEL_ENV)
+
+
+def notebook_paths(names: list[str] | None = None) -> list[Path]:
+    """The course notebooks in order, or the named ones."""
+    if names:
+        return [Path(n).resolve() for n in names]
+    return sorted(NOTEBOOKS.glob("[0-9][0-9]*.ipynb"))
+
+
+def execute(path: Path, *, timeout: int = 600):
+    """Execute one notebook top to bottom in its own folder and return (notebook, seconds)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+        record_timing=False,
+    )
+    start = time.perf_counter()
+    client.execute()
+    return nb, time.perf_counter() - start
+
+
+def _write(nb, path: Path) -> None:
+    import nbformat
+
+    text = nbformat.writes(nb) + "\n"
+    path.write_text(text, encoding="utf-8")
+
+
+def cmd_execute(names: list[str]) -> None:
+    apply_kernel_env()
+    for path in notebook_paths(names):
+        nb, seconds = execute(path)
+        _write(nb, path)
+        print(f"{path.relative_to(ROOT)}: executed in {seconds:.1f} s")
+
+
+def _link_to_html(text: str) -> str:
+    """Rewrite markdown links to sibling notebooks (x.ipynb) into links to their HTML pages."""
+    return re.sub(r"\(([\w./-]+)\.ipynb(#[^)]*)?\)", lambda m: f"({m.group(1)}.html{m.group(2) or ''})", text)
+
+
+def cmd_html(out: Path) -> None:
+    from nbconvert import HTMLExporter
+
+    apply_kernel_env()
+    out.mkdir(parents=True, exist_ok=True)
+    exporter = HTMLExporter()
+    rows = []
+    for path in notebook_paths():
+        nb, seconds = execute(path)
+        title = path.stem
+        for cell in nb.cells:
+            if cell.cell_type == "markdown":
+                cell.source = _link_to_html(cell.source)
+                if title == path.stem:
+                    match = re.search(r"^#\s+(.+)$", cell.source, re.M)
+                    if match:
+                        title = match.group(1).strip()
+        body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+        (out / f"{path.stem}.html").write_text(body, encoding="utf-8")
+        rows.append((path.stem, title, seconds))
+        print(f"{path.stem}.html: executed in {seconds:.1f} s")
+    items = "\n".join(
+        f'  <li><a href="{stem}.html">{html.escape(title)}</a></li>' for stem, title, _ in rows
+    )
+    (out / "index.html").write_text(
+        "<!doctype html>\n<html><head><meta charset='utf-8'><title>mlsys-course</title></head>\n"
+        "<body>\n<h1>mlsys-course</h1>\n<p>The runnable companion to <em>Designing Machine Learning Systems</em>"
+        " (Chip Huyen, O'Reilly 2022). Every chapter below was executed top to bottom to build this page.</p>\n"
+        f"<ol>\n{items}\n</ol>\n</body></html>\n",
+        encoding="utf-8",
+    )
+    print(f"wrote {out / 'index.html'} linking {len(rows)} notebooks")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    ex = sub.add_parser("execute", help="re-execute notebooks in place")
+    ex.add_argument("notebooks", nargs="*", help="notebook paths (default: every course notebook)")
+    ht = sub.add_parser("html", help="build the HTML edition")
+    ht.add_argument("--out", type=Path, default=ROOT / "build" / "html")
+    args = parser.parse_args(argv)
+    if args.command == "execute":
+        cmd_execute(args.notebooks)
+    else:
+        cmd_html(args.out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
