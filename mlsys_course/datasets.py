@@ -8,6 +8,8 @@ why values are missing), so that every effect measured in a chapter can be expla
   (class imbalance, delayed natural labels, concept drift, new merchants, MAR and MNAR missing values).
 - :func:`make_click_log`: the marketplace's recommendation surface (position bias, delayed clicks,
   the true click probability kept as hidden truth for bandits, interleaving and A/B tests).
+- :func:`make_app_usage`: a phone-usage world in which new apps appear (chapter 2, framing).
+- :func:`make_feed`: newsfeed posts whose quality and engagement pull apart (chapter 2, objectives).
 
 ``CATEGORIES``, ``COUNTRIES`` and ``DEVICES`` are the fixed category lists of the categorical
 columns: every frame carries all of them as categories, so one-hot columns are stable across samples.
@@ -30,7 +32,7 @@ from mlsys_course._validation import (
     check_real,
 )
 
-__all__ = ["CATEGORIES", "COUNTRIES", "DEVICES", "make_transactions", "make_click_log"]
+__all__ = ["CATEGORIES", "COUNTRIES", "DEVICES", "TOPICS", "make_transactions", "make_click_log", "make_app_usage", "make_feed"]
 
 # --- The fixed lists and the world's constants (the story in make_transactions' docstring) --------
 CATEGORIES = ("grocery", "restaurants", "fashion", "electronics", "travel", "gaming", "digital_goods", "home")
@@ -486,3 +488,155 @@ def make_click_log(
     items = pd.DataFrame({"item_id": np.arange(n_items, dtype=np.int64), "popularity": popularity, "bias": item_bias})
     items[taste] = item_taste
     return log, users, items
+
+
+# --- The app-usage world (chapter 2, framing) -----------------------------------------------------
+#: The topics of the app-usage world: one ``interest_<topic>`` column per user, one ``topic_<topic>``
+#: column per app.
+TOPICS: tuple[str, ...] = ("games", "social", "work", "media", "photo", "travel")
+N_DAYS = 30.0
+_AFFINITY, _QUALITY, _NEW_QUALITY = 8.0, 0.5, 1.0
+
+
+def make_app_usage(
+    n_users: int = 300,
+    n_apps: int = 30,
+    n_new_apps: int = 5,
+    n_events: int = 20_000,
+    *,
+    release_day: float = 18.0,
+    random_state: int | np.random.Generator | None = 0,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """A seeded phone-usage world in which new apps are released part-way through.
+
+    Story: each user has interests over the topics ``TOPICS`` (Dirichlet(0.3): most users care about
+    one or two) and an activity level (log-normal). Each app has a topic mix (Dirichlet(0.3): mostly
+    one topic) and a ``quality`` score from its store review, both known at release: normal with
+    sd 1 and mean 0, or mean 1 for the new apps (newer apps are more polished on average). Over
+    ``N_DAYS`` = 30 days, events arrive at uniform random times; each picks a user in proportion to
+    activity, and the user opens one of the apps released by then, with probability proportional
+    to ``exp(8 * interest . topic + 0.5 * quality)``. Apps ``n_apps - n_new_apps, ..., n_apps - 1``
+    are released on ``release_day``, all others on day 0.
+
+    Parameters
+    ----------
+    n_users : int, default 300
+        Number of users (>= 1).
+    n_apps : int, default 30
+        Number of apps, new ones included (>= n_new_apps + 2).
+    n_new_apps : int, default 5
+        Apps released on ``release_day`` (>= 0).
+    n_events : int, default 20000
+        Number of app openings (>= 1).
+    release_day : float, default 18.0
+        Day in (0, 30) on which the new apps appear: the training cut.
+    random_state : int, numpy.random.Generator or None, default 0
+        Seed.
+
+    Returns
+    -------
+    events : pandas.DataFrame
+        Columns ``time`` (day, float, increasing), ``user_id``, ``app_id``, ``is_new_app`` (bool).
+    users : pandas.DataFrame
+        Indexed by ``user_id``; columns ``interest_<topic>`` (non-negative, summing to 1).
+    apps : pandas.DataFrame
+        Indexed by ``app_id``; columns ``topic_<topic>`` (summing to 1), ``quality``,
+        ``release_day`` and ``is_new`` (bool).
+
+    Book: Chapter 2, "Framing ML Problems".
+
+    Example
+    -------
+    >>> events, users, apps = make_app_usage(n_users=50, n_events=1000)
+    >>> events.columns.tolist()
+    ['time', 'user_id', 'app_id', 'is_new_app']
+    >>> bool(events.loc[events.time < 18, "is_new_app"].any()), int(apps.is_new.sum())
+    (False, 5)
+    """
+    n_users = check_int("n_users", n_users, minimum=1)
+    n_new_apps = check_int("n_new_apps", n_new_apps, minimum=0)
+    n_apps = check_int("n_apps", n_apps, minimum=n_new_apps + 2)
+    n_events = check_int("n_events", n_events, minimum=1)
+    release_day = check_real("release_day", release_day, low=0.0, high=N_DAYS, low_open=True, high_open=True)
+    rng = check_random_state("random_state", random_state)
+
+    k = len(TOPICS)
+    interest = rng.dirichlet(np.full(k, 0.3), size=n_users)
+    activity = rng.lognormal(0.0, 0.5, size=n_users)
+    topic = rng.dirichlet(np.full(k, 0.3), size=n_apps)
+    is_new = np.arange(n_apps) >= n_apps - n_new_apps
+    quality = rng.normal(loc=np.where(is_new, _NEW_QUALITY, 0.0))
+
+    time = np.sort(rng.uniform(0.0, N_DAYS, size=n_events))
+    user = rng.choice(n_users, size=n_events, p=activity / activity.sum())
+    utility = _AFFINITY * interest @ topic.T + _QUALITY * quality  # (n_users, n_apps)
+    weight = np.exp(utility - utility.max(axis=1, keepdims=True))
+    released = ~is_new[None, :] | (time >= release_day)[:, None]  # (n_events, n_apps)
+    prob = weight[user] * released
+    cdf = np.cumsum(prob, axis=1)
+    draw = rng.random(n_events) * cdf[:, -1]
+    app = np.minimum((cdf <= draw[:, None]).sum(axis=1), n_apps - 1)
+
+    events = pd.DataFrame({"time": time, "user_id": user, "app_id": app, "is_new_app": is_new[app]})
+    users = pd.DataFrame(interest, columns=[f"interest_{t}" for t in TOPICS])
+    users.index.name = "user_id"
+    apps = pd.DataFrame(topic, columns=[f"topic_{t}" for t in TOPICS])
+    apps["quality"] = quality
+    apps["release_day"] = np.where(is_new, release_day, 0.0)
+    apps["is_new"] = is_new
+    apps.index.name = "app_id"
+    return events, users, apps
+
+
+# --- The newsfeed world (chapter 2, decoupling objectives) ------------------------------------------
+#: The observed columns of :func:`make_feed`.
+FEED_FEATURES: tuple[str, ...] = ("clickbait", "depth", "reputation", "trend", "noise_1", "noise_2")
+
+
+def make_feed(n_posts: int = 5_000, *, noise: float = 0.5, random_state: RandomState = 0) -> pd.DataFrame:
+    """Newsfeed posts whose quality and engagement pull apart, for the decoupled-objectives lesson.
+
+    Story: each post has six observed features, each standard normal and independent: ``clickbait``
+    (a sensational headline), ``depth`` (substance: length, sources), ``reputation`` (of the
+    publisher), ``trend`` (how hot the topic is) and two features with no effect (``noise_1``,
+    ``noise_2``). The two hidden outcomes the feed cares about are::
+
+        quality    = 1.0 depth - 0.8 clickbait + 0.5 reputation + Normal(0, noise)
+        engagement = 1.0 clickbait + 0.4 depth + 0.6 trend + Normal(0, noise)
+
+    Clickbait raises engagement and lowers quality, so ranking by engagement alone fills the feed
+    with low-quality posts, and a platform must trade one objective against the other (book: "Decoupling
+    objectives", the newsfeed example). With the default noise the two outcomes correlate about -0.2.
+
+    Parameters
+    ----------
+    n_posts : int, default 5000
+        Number of posts (>= 1).
+    noise : float, default 0.5
+        Standard deviation of each outcome's noise (>= 0).
+    random_state : int, numpy.random.Generator or None, default 0
+        Seed: the same seed gives an identical frame.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``FEED_FEATURES``, then ``quality`` and ``engagement`` (the hidden truth a model learns).
+
+    Book: Chapter 2, "Framing ML Problems: Decoupling objectives".
+
+    Example
+    -------
+    >>> feed = make_feed(1000, random_state=0)
+    >>> feed.columns.tolist()
+    ['clickbait', 'depth', 'reputation', 'trend', 'noise_1', 'noise_2', 'quality', 'engagement']
+    >>> bool(feed["quality"].corr(feed["engagement"]) < 0)
+    True
+    """
+    n_posts = check_int("n_posts", n_posts, minimum=1)
+    noise = check_real("noise", noise, low=0.0)
+    rng = check_random_state("random_state", random_state)
+    x = rng.standard_normal((n_posts, len(FEED_FEATURES)))
+    feed = pd.DataFrame(x, columns=list(FEED_FEATURES))
+    feed["quality"] = feed["depth"] - 0.8 * feed["clickbait"] + 0.5 * feed["reputation"] + rng.normal(0, noise, n_posts)
+    feed["engagement"] = feed["clickbait"] + 0.4 * feed["depth"] + 0.6 * feed["trend"] + rng.normal(0, noise, n_posts)
+    return feed

@@ -100,3 +100,80 @@ def _smallest_q_reaching_the_outlier(answer: Any) -> tuple[bool, str]:
         return False, f"at q = {answer} it is already 3000 ms; look for the smallest such q."
     shown = f"{value:g} ms" if value is not None else "undefined (q must be in (0, 100])"
     return False, f"at q = {answer} the nearest-rank percentile is {shown}, not the 3000 ms outlier."
+
+
+@exercise("1.2")
+def _fan_out_calls(answer: Any) -> tuple[bool, str]:
+    if not _is_number(answer) or answer != int(answer):
+        return False, f"the answer must be a whole number of calls; got {answer!r}."
+    n_star = int(np.ceil(np.log(0.5) / np.log(0.99) + 1e-12))  # smallest n with 1 - 0.99**n > 0.5
+    share = 1 - 0.99 ** int(answer)
+    if int(answer) == n_star:
+        return True, f"with {n_star} calls, {share:.2%} of page loads hit at least one call slower than its p99."
+    side = "too few" if answer < n_star else "more than needed"
+    return False, f"with {int(answer)} calls, {share:.2%} of page loads hit a slow call: {side}."
+
+
+#: The world exercise 1.3 judges a rule on: a new seed, so a rule must generalise, not memorise.
+EXERCISE_1_3_WORLD = {"n": 150_000, "random_state": 1}
+
+
+@exercise("1.3")
+def _fraud_rule(answer: Any) -> tuple[bool, str]:
+    from .datasets import make_transactions
+
+    if not callable(answer):
+        return False, f"the answer must be a function of the transactions frame; got {type(answer).__name__}."
+    world = make_transactions(**EXERCISE_1_3_WORLD)
+    january = world[world["timestamp"].dt.month == 1]
+    flags = np.asarray(answer(january))
+    if flags.shape != (len(january),) or flags.dtype != bool:
+        return False, f"the rule must return one boolean per row ({len(january)}); got shape {flags.shape}, dtype {flags.dtype}."
+    fraud = january["is_fraud"].to_numpy() == 1
+    caught = int((flags & fraud).sum())
+    recall = caught / fraud.sum()
+    precision = caught / flags.sum() if flags.any() else 0.0
+    summary = f"on a new world's January it catches {recall:.0%} of frauds with {precision:.0%} of alerts being fraud"
+    if recall >= 0.25 and precision >= 0.25:
+        return True, summary + "."
+    return False, summary + " (needs at least 25% and 25%)."
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Chapter 2: ML systems design
+
+
+@exercise("2.1")
+def _threshold_with_cheap_friction(answer: Any, *, y_true: Any, scores: Any, amount: Any) -> tuple[bool, str]:
+    from .objectives import best_threshold, profit
+
+    if not _is_number(answer):
+        return False, f"the answer must be a threshold (a number); got {type(answer).__name__}."
+    amount = np.asarray(amount, dtype=float)
+    gains = {"tp": 0.0, "fp": -1.0, "fn": -(amount + 40.0), "tn": 0.03 * amount}  # the exercise's costs
+    reference = best_threshold(y_true, scores, objective="profit", **gains)
+    best = profit(y_true, np.asarray(scores) >= reference, **gains)
+    yours = profit(y_true, np.asarray(scores) >= answer, **gains)
+    if yours >= best - 1e-6 * abs(best):
+        return True, f"threshold {answer:.3f} earns {yours:,.0f}, the most any threshold earns with $1 friction and a $40 chargeback fee."
+    return False, f"threshold {answer:.3f} earns {yours:,.0f}; the best threshold earns {best:,.0f}."
+
+
+@exercise("2.2")
+def _smallest_quality_weight(
+    answer: Any, *, quality_pred: Any, engagement_pred: Any, quality: Any, engagement: Any
+) -> tuple[bool, str]:
+    from .objectives import objective_tradeoff
+
+    if not _is_number(answer):
+        return False, f"the answer must be a weight (a number); got {type(answer).__name__}."
+    grid = np.round(np.arange(0, 1.0001, 0.05), 2)
+    frontier = objective_tradeoff(quality_pred, engagement_pred, quality, engagement, grid, k=200)
+    meeting = frontier[frontier["mean_truth_a"] >= 1.5]
+    if meeting.empty:
+        return False, "no weight on the grid reaches a mean quality of 1.5 with these predictions."
+    row = meeting.iloc[0]
+    if np.isclose(answer, row["weight"]):
+        return True, (f"weight {row['weight']:.2f} gives quality {row['mean_truth_a']:.2f} "
+                      f"at engagement {row['mean_truth_b']:.2f} (engagement at weight 0: {frontier['mean_truth_b'].iloc[0]:.2f}).")
+    return False, f"weight {answer} is not the smallest grid weight reaching quality 1.5."

@@ -5,7 +5,7 @@ training: an app released afterwards can never be predicted until the model is r
 "how likely is this user to open this app?", the model scores any (user, app) pair from their
 features, so a new app is ranked as soon as its metadata exists.
 
-The world (:func:`make_app_usage`): users have interests over a few topics, apps have a topic mix
+The world (:func:`mlsys_course.datasets.make_app_usage`): users have interests over a few topics, apps have a topic mix
 and a quality score from their store review. When a user opens an app, the app is drawn from the
 apps released so far with probability proportional to ``exp(8 * interest . topic + 0.5 * quality)``.
 The last ``n_new_apps`` apps are released on ``release_day``; events before that day are the
@@ -23,101 +23,7 @@ import pandas as pd
 
 from ._validation import check_int, check_random_state, check_real
 
-#: The topics of the app-usage world: one ``interest_<topic>`` column per user, one ``topic_<topic>``
-#: column per app.
-TOPICS: tuple[str, ...] = ("games", "social", "work", "media", "photo", "travel")
-N_DAYS = 30.0
-_AFFINITY, _QUALITY, _NEW_QUALITY = 8.0, 0.5, 1.0
-
-
-def make_app_usage(
-    n_users: int = 300,
-    n_apps: int = 30,
-    n_new_apps: int = 5,
-    n_events: int = 20_000,
-    *,
-    release_day: float = 18.0,
-    random_state: int | np.random.Generator | None = 0,
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """A seeded phone-usage world in which new apps are released part-way through.
-
-    Story: each user has interests over the topics ``TOPICS`` (Dirichlet(0.3): most users care about
-    one or two) and an activity level (log-normal). Each app has a topic mix (Dirichlet(0.3): mostly
-    one topic) and a ``quality`` score from its store review, both known at release: normal with
-    sd 1 and mean 0, or mean 1 for the new apps (newer apps are more polished on average). Over
-    ``N_DAYS`` = 30 days, events arrive at uniform random times; each picks a user in proportion to
-    activity, and the user opens one of the apps released by then, with probability proportional
-    to ``exp(8 * interest . topic + 0.5 * quality)``. Apps ``n_apps - n_new_apps, ..., n_apps - 1``
-    are released on ``release_day``, all others on day 0.
-
-    Parameters
-    ----------
-    n_users : int, default 300
-        Number of users (>= 1).
-    n_apps : int, default 30
-        Number of apps, new ones included (>= n_new_apps + 2).
-    n_new_apps : int, default 5
-        Apps released on ``release_day`` (>= 0).
-    n_events : int, default 20000
-        Number of app openings (>= 1).
-    release_day : float, default 18.0
-        Day in (0, 30) on which the new apps appear: the training cut.
-    random_state : int, numpy.random.Generator or None, default 0
-        Seed.
-
-    Returns
-    -------
-    events : pandas.DataFrame
-        Columns ``time`` (day, float, increasing), ``user_id``, ``app_id``, ``is_new_app`` (bool).
-    users : pandas.DataFrame
-        Indexed by ``user_id``; columns ``interest_<topic>`` (non-negative, summing to 1).
-    apps : pandas.DataFrame
-        Indexed by ``app_id``; columns ``topic_<topic>`` (summing to 1), ``quality``,
-        ``release_day`` and ``is_new`` (bool).
-
-    Book: Chapter 2, "Framing ML Problems".
-
-    Example
-    -------
-    >>> events, users, apps = make_app_usage(n_users=50, n_events=1000)
-    >>> events.columns.tolist()
-    ['time', 'user_id', 'app_id', 'is_new_app']
-    >>> bool(events.loc[events.time < 18, "is_new_app"].any()), int(apps.is_new.sum())
-    (False, 5)
-    """
-    n_users = check_int("n_users", n_users, minimum=1)
-    n_new_apps = check_int("n_new_apps", n_new_apps, minimum=0)
-    n_apps = check_int("n_apps", n_apps, minimum=n_new_apps + 2)
-    n_events = check_int("n_events", n_events, minimum=1)
-    release_day = check_real("release_day", release_day, low=0.0, high=N_DAYS, low_open=True, high_open=True)
-    rng = check_random_state("random_state", random_state)
-
-    k = len(TOPICS)
-    interest = rng.dirichlet(np.full(k, 0.3), size=n_users)
-    activity = rng.lognormal(0.0, 0.5, size=n_users)
-    topic = rng.dirichlet(np.full(k, 0.3), size=n_apps)
-    is_new = np.arange(n_apps) >= n_apps - n_new_apps
-    quality = rng.normal(loc=np.where(is_new, _NEW_QUALITY, 0.0))
-
-    time = np.sort(rng.uniform(0.0, N_DAYS, size=n_events))
-    user = rng.choice(n_users, size=n_events, p=activity / activity.sum())
-    utility = _AFFINITY * interest @ topic.T + _QUALITY * quality  # (n_users, n_apps)
-    weight = np.exp(utility - utility.max(axis=1, keepdims=True))
-    released = ~is_new[None, :] | (time >= release_day)[:, None]  # (n_events, n_apps)
-    prob = weight[user] * released
-    cdf = np.cumsum(prob, axis=1)
-    draw = rng.random(n_events) * cdf[:, -1]
-    app = np.minimum((cdf <= draw[:, None]).sum(axis=1), n_apps - 1)
-
-    events = pd.DataFrame({"time": time, "user_id": user, "app_id": app, "is_new_app": is_new[app]})
-    users = pd.DataFrame(interest, columns=[f"interest_{t}" for t in TOPICS])
-    users.index.name = "user_id"
-    apps = pd.DataFrame(topic, columns=[f"topic_{t}" for t in TOPICS])
-    apps["quality"] = quality
-    apps["release_day"] = np.where(is_new, release_day, 0.0)
-    apps["is_new"] = is_new
-    apps.index.name = "app_id"
-    return events, users, apps
+from .datasets import TOPICS
 
 
 def _check_world(users: Any, apps: Any) -> tuple[list[str], list[str]]:
@@ -170,7 +76,7 @@ def to_pairs(
     Parameters
     ----------
     events : pandas.DataFrame
-        With columns ``user_id`` and ``app_id`` (as from :func:`make_app_usage`).
+        With columns ``user_id`` and ``app_id`` (as from :func:`mlsys_course.datasets.make_app_usage`).
     users : pandas.DataFrame
         Indexed by ``user_id``, with columns ``interest_<topic>``.
     apps : pandas.DataFrame
@@ -194,6 +100,7 @@ def to_pairs(
 
     Example
     -------
+    >>> from mlsys_course.datasets import make_app_usage
     >>> events, users, apps = make_app_usage(n_users=20, n_events=200)
     >>> before = events[events.time < 18]
     >>> X, y = to_pairs(before, users, apps[~apps.is_new], n_negatives=2)
@@ -248,6 +155,7 @@ def score_all_apps(model: Any, user_ids: Any, users: pd.DataFrame, apps: pd.Data
     Example
     -------
     >>> from sklearn.linear_model import LogisticRegression
+    >>> from mlsys_course.datasets import make_app_usage
     >>> events, users, apps = make_app_usage(n_users=20, n_events=300)
     >>> X, y = to_pairs(events, users, apps)
     >>> scores = score_all_apps(LogisticRegression().fit(X, y), [0, 0, 5], users, apps)

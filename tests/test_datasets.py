@@ -390,3 +390,36 @@ def test_click_log_determinism_and_options():
 def test_make_click_log_bad_input(kwargs, error, match):
     with pytest.raises(error, match=match):
         make_click_log(**{"n_impressions": 100, **kwargs})
+
+
+# --- make_feed ----------------------------------------------------------------------------------------
+
+
+def test_feed_outcomes_follow_the_documented_linear_story():
+    from sklearn.linear_model import LinearRegression
+
+    from mlsys_course.datasets import FEED_FEATURES, make_feed
+
+    feed = make_feed(20_000, noise=0.5, random_state=1)
+    X = feed[list(FEED_FEATURES)]
+    quality = LinearRegression().fit(X, feed["quality"]).coef_
+    engagement = LinearRegression().fit(X, feed["engagement"]).coef_
+    # OLS coefficient standard error ~ noise / sqrt(n) = 0.0035; 0.02 is more than 5 of them.
+    np.testing.assert_allclose(quality, [-0.8, 1.0, 0.5, 0, 0, 0], atol=0.02)
+    np.testing.assert_allclose(engagement, [1.0, 0.4, 0, 0.6, 0, 0], atol=0.02)
+    # Population correlation: cov = -0.8 + 0.4 = -0.4; var_q = 1.89 + .25, var_e = 1.52 + .25.
+    expected = -0.4 / np.sqrt(2.14 * 1.77)
+    assert abs(feed["quality"].corr(feed["engagement"]) - expected) < 4 / np.sqrt(20_000)
+
+
+def test_feed_is_deterministic_and_validates():
+    from mlsys_course.datasets import make_feed
+
+    pd.testing.assert_frame_equal(make_feed(50, random_state=3), make_feed(50, random_state=3))
+    assert not make_feed(50, random_state=3).equals(make_feed(50, random_state=4))
+    with pytest.raises(ValueError, match="n_posts must be >= 1"):
+        make_feed(0)
+    with pytest.raises(ValueError, match="noise must be in"):
+        make_feed(10, noise=-1.0)
+    with pytest.raises(TypeError, match="random_state must be"):
+        make_feed(10, random_state="seed")

@@ -7,7 +7,8 @@ import pytest
 from scipy import stats
 from sklearn.linear_model import LogisticRegression
 
-from mlsys_course.framing import TOPICS, hit_rate_at_k, make_app_usage, score_all_apps, to_pairs
+from mlsys_course.datasets import TOPICS, make_app_usage
+from mlsys_course.framing import hit_rate_at_k, score_all_apps, to_pairs
 
 U_COLS = [f"interest_{t}" for t in TOPICS]
 A_COLS = [f"topic_{t}" for t in TOPICS] + ["quality"]
