@@ -3,7 +3,8 @@
     python tools/notebooks.py execute [NOTEBOOK ...]   # re-run in place; twice in a row leaves git clean
     python tools/notebooks.py html [--out build/html]   # execute copies and write an HTML edition + index
 
-Both run kernels with KERNEL_ENV, the same environment the tests give nbval's kernels (conftest.py),
+Cells whose outputs vary between runs (wall-clock timings, marked NBVAL_IGNORE_OUTPUT) are executed but
+their outputs are not stored in place: the HTML edition and a reader's own run show them. Both run kernels with KERNEL_ENV, the same environment the tests give nbval's kernels (conftest.py),
 so stored outputs are exactly what the strict comparison expects.
 """
 
@@ -59,9 +60,19 @@ def execute(path: Path, *, timeout: int = 600):
     return nb, time.perf_counter() - start
 
 
+def varies_between_runs(cell) -> bool:
+    """A cell whose outputs nbval does not compare (wall-clock timings): marked NBVAL_IGNORE_OUTPUT or tagged."""
+    source = cell.source if isinstance(cell.source, str) else "".join(cell.source)
+    return "NBVAL_IGNORE_OUTPUT" in source or "nbval-ignore-output" in cell.get("metadata", {}).get("tags", [])
+
+
 def _write(nb, path: Path) -> None:
+    """Store the notebook; outputs that vary between runs are not stored, so two runs give identical files."""
     import nbformat
 
+    for cell in nb.cells:
+        if cell.cell_type == "code" and varies_between_runs(cell):
+            cell.outputs = []
     text = nbformat.writes(nb) + "\n"
     path.write_text(text, encoding="utf-8")
 
