@@ -90,14 +90,14 @@ def _link_to_html(text: str) -> str:
     return re.sub(r"\(([\w./-]+)\.ipynb(#[^)]*)?\)", lambda m: f"({m.group(1)}.html{m.group(2) or ''})", text)
 
 
-def cmd_html(out: Path) -> None:
+def cmd_html(out: Path, paths: list[Path] | None = None) -> None:
     from nbconvert import HTMLExporter
 
     apply_kernel_env()
     out.mkdir(parents=True, exist_ok=True)
     exporter = HTMLExporter()
     rows = []
-    for path in notebook_paths():
+    for path in paths or notebook_paths():
         nb, seconds = execute(path)
         title = path.stem
         for cell in nb.cells:
