@@ -106,6 +106,15 @@ def _solve_intercept(score: np.ndarray, rate: float, weight: np.ndarray) -> floa
     return b
 
 
+def _arrivals(rng: np.random.Generator, n: int, n_new: int, t0: int, span: int) -> np.ndarray:
+    """Sorted whole-second arrival times (int64 ns): ``n - n_new`` uniform over the history before ``t0``,
+    ``n_new`` uniform during ``[t0, t0 + span)``."""
+    return np.sort(np.concatenate([
+        t0 - (rng.random(n - n_new) * _HISTORY_DAYS * _DAY).astype(np.int64) - _SECOND,
+        t0 + (rng.random(n_new) * span).astype(np.int64),
+    ]) // _SECOND * _SECOND)
+
+
 def _times_with_daily_cycle(rng: np.random.Generator, n: int, start_ns: int, span_ns: int) -> np.ndarray:
     """``n`` sorted whole-second times (int64 ns) in ``[start, start + span)``.
 
@@ -277,10 +286,7 @@ def make_transactions(
 
     # Users, in sign-up order (the first one always signed up before start).
     n_new = min(int(_NEW_USER_SHARE * n_users), n_users - 1)
-    signed_up = np.sort(np.concatenate([
-        t0 - (rng.random(n_users - n_new) * _HISTORY_DAYS * _DAY).astype(np.int64) - _SECOND,
-        t0 + (rng.random(n_new) * span).astype(np.int64),
-    ]) // _SECOND * _SECOND)
+    signed_up = _arrivals(rng, n_users, n_new, t0, span)
     home = rng.choice(len(COUNTRIES), n_users, p=_COUNTRY_SHARE)
     true_age = np.minimum(np.round(18 + rng.gamma(3.0, 7.0, n_users)), 90)
     reported_age = np.where(rng.random(n_users) < 0.05 + 0.45 * np.exp(-(true_age - 18) / 7), np.nan, true_age)
@@ -290,10 +296,7 @@ def make_transactions(
 
     # Merchants, in opening order (the first one always open before start).
     n_new = min(int(new_merchant_share * n_merchants), n_merchants - 1)
-    opened = np.sort(np.concatenate([
-        t0 - (rng.random(n_merchants - n_new) * _HISTORY_DAYS * _DAY).astype(np.int64) - _SECOND,
-        t0 + (rng.random(n_new) * span).astype(np.int64),
-    ]) // _SECOND * _SECOND)
+    opened = _arrivals(rng, n_merchants, n_new, t0, span)
     category = rng.choice(len(CATEGORIES), n_merchants, p=_CATEGORY_SHARE)
     popularity = rng.lognormal(0.0, 1.0, n_merchants)
 
