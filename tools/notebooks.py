@@ -2,6 +2,7 @@
 
     python tools/notebooks.py execute [NOTEBOOK ...]   # re-run in place; twice in a row leaves git clean
     python tools/notebooks.py html [--out build/html]   # execute copies and write an HTML edition + index
+    python tools/notebooks.py lab                       # JupyterLab whose kernels get the same environment
 
 Cells whose outputs vary between runs (wall-clock timings, marked NBVAL_IGNORE_OUTPUT) are executed but
 their outputs are not stored in place: the HTML edition and a reader's own run show them. Both run kernels with KERNEL_ENV, the same environment the tests give nbval's kernels (conftest.py),
@@ -124,6 +125,14 @@ def cmd_html(out: Path, paths: list[Path] | None = None) -> None:
     print(f"wrote {out / 'index.html'} linking {len(rows)} notebooks")
 
 
+def cmd_lab() -> None:
+    """Open JupyterLab on the index, its kernels in KERNEL_ENV so a reader sees the stored numbers."""
+    apply_kernel_env()
+    jupyter = str(Path(sys.executable).with_name("jupyter"))
+    root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []  # containers often run as root
+    os.execv(jupyter, [jupyter, "lab", *root, str(NOTEBOOKS / "00_index.ipynb")])
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -131,11 +140,14 @@ def main(argv: list[str] | None = None) -> None:
     ex.add_argument("notebooks", nargs="*", help="notebook paths (default: every course notebook)")
     ht = sub.add_parser("html", help="build the HTML edition")
     ht.add_argument("--out", type=Path, default=ROOT / "build" / "html")
+    sub.add_parser("lab", help="open the course in JupyterLab")
     args = parser.parse_args(argv)
     if args.command == "execute":
         cmd_execute(args.notebooks)
-    else:
+    elif args.command == "html":
         cmd_html(args.out)
+    else:
+        cmd_lab()
 
 
 if __name__ == "__main__":
