@@ -14,13 +14,14 @@ else:  # pragma: no cover
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# pip and conda-forge spell these the same; map here any that differ.
-CONDA_NAME = {}
+# conda-forge names that differ from the PyPI ones (conda name -> pip name).
+PIP_NAME = {"python-duckdb": "duckdb"}
 
 
 def _split(requirement: str) -> tuple[str, str]:
+    """(pip name, version spec) of a pip or conda requirement."""
     name, spec = re.match(r"^\s*([A-Za-z0-9_.-]+)\s*(.*)$", requirement).groups()
-    return CONDA_NAME.get(name.lower(), name.lower()), spec.replace(" ", "")
+    return PIP_NAME.get(name.lower(), name.lower()), spec.replace(" ", "")
 
 
 def pyproject_requirements() -> dict[str, str]:
