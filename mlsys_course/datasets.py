@@ -51,6 +51,7 @@ _NEW_USER_SHARE = 0.2  # share of users who sign up during [start, end)
 _HISTORY_DAYS = 3 * 365  # older users and merchants appeared uniformly over this many days before start
 _FOREIGN_RATE = 0.04
 _NEW_ACCOUNT_DAYS = 30
+_BURST_SHARE, _BURST_EXTRA_MEAN, _BURST_GAP_SECONDS = 0.3, 3.0, 90.0  # card testing: see make_transactions
 _CHARGEBACK_SHAPE, _CHARGEBACK_SCALE_DAYS = 2.0, 10.0  # Gamma delay: mean 20 days, sd ~14 days
 _EXAMINATION_EXPONENT = 0.7  # click log: P(examine position k) = (1 + k) ** -0.7
 
@@ -209,7 +210,17 @@ def make_transactions(
     times its weight: the mean of ``P(fraud)`` over the generated rows equals ``fraud_rate`` exactly,
     so the realised rate is within binomial sampling error of it, and the fraud rate stays level over
     the period (about ``fraud_rate`` in every month) while its pattern changes. (With the defaults,
-    digital goods and gaming hold about 7% of January's fraud and 90% of June's.)
+    digital goods and gaming hold about 5% of January's fraud and 90% of June's.)
+
+    **Card testing bursts** (velocity features, ch. 3 and 5). A fraudster with a working card uses it
+    fast: ``round(0.3 x fraud_rate x n)`` of the rows are follow-up charges of a burst. Each burst
+    starts at a fraud row drawn uniformly from the fraud above and repeats it ``1 + Poisson(3)`` times
+    on the same card (user), merchant, device and country, each charge ``1 + floor(Exponential(90))`` seconds after the
+    previous one (about 6 minutes for a whole burst), for the same amount times ``LogNormal(0, 0.3)``;
+    all follow-ups are fraud. The fraud intercepts above target ``(fraud_rate x n - n_burst) /
+    (n - n_burst)`` on the other rows, so the expected overall rate is still ``fraud_rate``. With the
+    defaults, 30% of fraud rows have another transaction of the same card in the previous 10 minutes,
+    against under 1% of legitimate rows: bursts are what a stale velocity feature misses.
 
     **Labels arrive late** (natural labels, ch. 4). ``label_known_at`` is when the row's final label
     becomes known: for fraud, the chargeback, ``timestamp + Gamma(2, 10)`` days (mean 20 days, sd
@@ -300,15 +311,17 @@ def make_transactions(
     category = rng.choice(len(CATEGORIES), n_merchants, p=_CATEGORY_SHARE)
     popularity = rng.lognormal(0.0, 1.0, n_merchants)
 
-    # Transactions.
-    t = _times_with_daily_cycle(rng, n, t0, span)
+    # Transactions: n - n_burst independent ones now, n_burst card-testing follow-ups after the fraud draw.
+    n_burst = min(int(round(_BURST_SHARE * fraud_rate * n)), n - 1)
+    n_base = n - n_burst
+    t = _times_with_daily_cycle(rng, n_base, t0, span)
     user = _pick_available(rng, t, signed_up, activity)
     merchant = _pick_available(rng, t, opened, popularity)
     cat = category[merchant]
-    amount = np.maximum(np.round(spend[user] * _CATEGORY_AMOUNT[cat] * rng.lognormal(0.0, 0.5, n), 2), 0.01)
-    device = rng.choice(len(DEVICES), n, p=_DEVICE_SHARE)
-    foreign = rng.random(n) < _FOREIGN_RATE
-    country = np.where(foreign, (home[user] + rng.integers(1, len(COUNTRIES), n)) % len(COUNTRIES), home[user])
+    amount = np.maximum(np.round(spend[user] * _CATEGORY_AMOUNT[cat] * rng.lognormal(0.0, 0.5, n_base), 2), 0.01)
+    device = rng.choice(len(DEVICES), n_base, p=_DEVICE_SHARE)
+    foreign = rng.random(n_base) < _FOREIGN_RATE
+    country = np.where(foreign, (home[user] + rng.integers(1, len(COUNTRIES), n_base)) % len(COUNTRIES), home[user])
     account_age = (t - signed_up[user]) // _DAY
 
     # Fraud, with a pattern drifting from `early` to `late`.
@@ -322,9 +335,34 @@ def make_transactions(
     late = (3.5 * np.isin(cat, [c("digital_goods"), c("gaming")]) - 1.5 * log_amount
             + 2.0 * (device == DEVICES.index("mobile")) + 2.5 * new_account)
     early, late = early + risk[user], late + risk[user]
-    p_fraud = ((1 - w) * _sigmoid(_solve_intercept(early, fraud_rate, 1 - w) + early)
-               + w * _sigmoid(_solve_intercept(late, fraud_rate, w) + late))
-    is_fraud = rng.random(n) < p_fraud
+    base_rate = (fraud_rate * n - n_burst) / n_base  # so that base fraud plus the follow-ups average fraud_rate
+    p_fraud = ((1 - w) * _sigmoid(_solve_intercept(early, base_rate, 1 - w) + early)
+               + w * _sigmoid(_solve_intercept(late, base_rate, w) + late))
+    is_fraud = rng.random(n_base) < p_fraud
+
+    # Card testing: each burst starts at a fraud row and repeats it on the same card and merchant within minutes.
+    if n_burst:
+        anchors = np.flatnonzero(is_fraud)
+        if len(anchors) == 0:  # tiny worlds only: the likeliest row becomes the fraud that starts the burst
+            anchors = np.array([np.argmax(p_fraud)])
+            is_fraud[anchors] = True
+        sizes = 1 + rng.poisson(_BURST_EXTRA_MEAN, n_burst)
+        sizes = sizes[: np.searchsorted(np.cumsum(sizes), n_burst) + 1]
+        sizes[-1] -= sizes.sum() - n_burst
+        src = np.repeat(rng.choice(anchors, len(sizes)), sizes)
+        step = 1 + rng.exponential(_BURST_GAP_SECONDS, n_burst).astype(np.int64)  # whole seconds, >= 1
+        elapsed = np.cumsum(step)
+        elapsed -= np.concatenate([[0], elapsed])[np.repeat(np.cumsum(sizes) - sizes, sizes)]  # since the burst began
+        t_new = t[src] + elapsed * _SECOND
+        t_new = np.where(t_new < t0 + span, t_new, t[src] - elapsed * _SECOND)  # a burst at the very end runs backwards
+        extra_amount = np.maximum(np.round(amount[src] * rng.lognormal(0.0, 0.3, n_burst), 2), 0.01)
+        order = np.argsort(np.concatenate([t, t_new]), kind="stable")
+        t = np.concatenate([t, t_new])[order]
+        user, merchant, cat, device, foreign, country = (
+            np.concatenate([a, a[src]])[order] for a in (user, merchant, cat, device, foreign, country))
+        amount = np.concatenate([amount, extra_amount])[order]
+        is_fraud = np.concatenate([is_fraud, np.ones(n_burst, dtype=bool)])[order]
+        account_age = (t - signed_up[user]) // _DAY
 
     # Late labels and missing values.
     delay = (rng.gamma(_CHARGEBACK_SHAPE, _CHARGEBACK_SCALE_DAYS, n) * _DAY).astype(np.int64) // _SECOND * _SECOND

@@ -134,9 +134,9 @@ def _fraud_rule(answer: Any) -> tuple[bool, str]:
     recall = caught / fraud.sum()
     precision = caught / flags.sum() if flags.any() else 0.0
     summary = f"on a new world's January it catches {recall:.0%} of frauds with {precision:.0%} of alerts being fraud"
-    if recall >= 0.25 and precision >= 0.25:
+    if recall >= 1 / 3 and precision >= 0.3:
         return True, summary + "."
-    return False, summary + " (needs at least 25% and 25%)."
+    return False, summary + " (needs at least 33% of frauds with at least 30% of alerts being fraud)."
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -423,3 +423,26 @@ def test_feed_is_deterministic_and_validates():
         make_feed(10, noise=-1.0)
     with pytest.raises(TypeError, match="random_state must be"):
         make_feed(10, random_state="seed")
+
+
+def test_card_testing_bursts_make_fraud_fast_and_repeat_the_merchant():
+    df = make_transactions(100_000, random_state=2)
+    gap = df.groupby("user_id")["timestamp"].diff()
+    fast = (gap <= pd.Timedelta("10min")).to_numpy()
+    fraud = df["is_fraud"].to_numpy() == 1
+    # 30% of fraud rows are follow-ups (a few within 10 minutes of the burst's start are counted too);
+    # legitimate rows follow the same card's previous payment within 10 minutes under 1% of the time.
+    assert 0.25 < fast[fraud].mean() < 0.40
+    assert fast[~fraud].mean() < 0.015
+    same_merchant = df["merchant_id"].to_numpy() == df.groupby("user_id")["merchant_id"].shift().to_numpy()
+    assert same_merchant[fast & fraud].mean() > 0.9
+
+
+def test_bursts_keep_the_expected_fraud_rate_and_row_count():
+    for n in (1, 7, 1_000, 50_000):
+        df = make_transactions(n, random_state=5)
+        assert len(df) == n and df["transaction_id"].tolist() == list(range(n))
+        assert df["timestamp"].is_monotonic_increasing
+    df = make_transactions(200_000, fraud_rate=0.02, random_state=6)
+    se = np.sqrt(0.02 * 0.98 / 200_000)
+    assert abs(df["is_fraud"].mean() - 0.02) < 4 * se

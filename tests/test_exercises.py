@@ -46,7 +46,10 @@ def test_1_3_judges_a_rule_on_a_new_world():
     assert not evaluate("1.3", lambda df: np.ones(len(df), dtype=bool))  # catches all, precision ~1%
     assert not evaluate("1.3", lambda df: np.zeros(3, dtype=bool))  # wrong length: a verdict
     assert not evaluate("1.3", "not a function")
-    good = evaluate("1.3", lambda df: (df["merchant_category"].isin(["electronics", "travel"]) & (df["amount"] > 150)
+    analyst = evaluate("1.3", lambda df: (df["merchant_category"].isin(["electronics", "travel"]) & (df["amount"] > 150)
+                                         & ((df["timestamp"].dt.hour < 6) | df["is_foreign"])).to_numpy())
+    assert not analyst, "the notebook's analyst rule must not already pass: the exercise asks for a better one"
+    good = evaluate("1.3", lambda df: (df["merchant_category"].isin(["electronics", "travel"]) & (df["amount"] > 100)
                                       & ((df["timestamp"].dt.hour < 6) | df["is_foreign"] | (df["account_age_days"] < 30))).to_numpy())
     assert good, good.message
 
