@@ -177,3 +177,63 @@ def _smallest_quality_weight(
         return True, (f"weight {row['weight']:.2f} gives quality {row['mean_truth_a']:.2f} "
                       f"at engagement {row['mean_truth_b']:.2f} (engagement at weight 0: {frontier['mean_truth_b'].iloc[0]:.2f}).")
     return False, f"weight {answer} is not the smallest grid weight reaching quality 1.5."
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Chapter 3: Data engineering
+
+
+@exercise("3.1")
+def _stream_equals_batch(answer: Any, *, transactions: Any) -> tuple[bool, str]:
+    from .streaming import window_count_batch
+
+    reference = window_count_batch(transactions, window="1h", agg="sum").to_numpy()
+    try:
+        values = np.asarray(answer, dtype=float)
+    except (TypeError, ValueError):
+        return False, f"the answer must be a list of numbers; got {type(answer).__name__}."
+    if values.shape != reference.shape:
+        return False, f"expected one value per transaction ({len(reference)}); got {values.size}."
+    wrong = ~np.isclose(values, reference, rtol=1e-9, atol=1e-9)
+    if wrong.any():
+        first = int(np.argmax(wrong))
+        return False, f"{int(wrong.sum())} values differ from the batch computation; the first at row {first}: {values[first]:.2f} vs {reference[first]:.2f}."
+    return True, f"all {len(reference):,} streamed values equal the batch computation."
+
+
+@exercise("3.2")
+def _resume_offset(answer: Any) -> tuple[bool, str]:
+    import tempfile
+
+    from .transport import Consumer, DurableLog
+
+    if not _is_number(answer):
+        return False, f"the answer must be an offset (a whole number); got {type(answer).__name__}."
+    with tempfile.TemporaryDirectory() as folder, DurableLog(folder) as log:
+        for i in range(10):
+            log.append({"event": i})
+        consumer = Consumer(log, group="billing")
+        consumer.poll(3)
+        consumer.commit()
+        consumer.poll(2)
+        resumed = Consumer(log, group="billing").poll(1)[0].offset
+    if answer == resumed:
+        return True, f"the restarted consumer resumes at offset {resumed}, the last commit; offsets 3 and 4 are read twice."
+    return False, f"offset {answer} is not where the restarted consumer starts (it resumes from its last commit)."
+
+
+@exercise("3.3")
+def _rows_etl_lost(answer: Any, *, transactions: Any) -> tuple[bool, str]:
+    import tempfile
+
+    from .storage import schema_change
+
+    if not _is_number(answer):
+        return False, f"the answer must be a number of rows; got {type(answer).__name__}."
+    with tempfile.TemporaryDirectory() as folder:
+        report = schema_change(transactions, folder, change="rename", random_state=0)
+    final = report[report["day"] == 3].set_index("pipeline")["clean_rows"]
+    lost = int(final["ELT"] - final["ETL"])
+    if answer == lost:
+        return True, f"ETL lost {lost:,} clean rows for good: the day the rename broke it."
+    return False, f"{answer} is not the difference in clean rows between ELT and ETL at the end of day 3."
