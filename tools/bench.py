@@ -40,6 +40,41 @@ def generator_seconds(n: int = 1_000_000, repeat: int = 3) -> float:
     return best
 
 
+def data_engineering(n: int = 200_000) -> list[str]:
+    """Chapter 3's measurements on n case-study rows: formats, engines, the scan crossover, service, transport."""
+    import tempfile
+
+    import numpy as np
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from mlsys_course.datasets import make_transactions
+    from mlsys_course.features import transaction_features
+    from mlsys_course.formats import format_benchmark
+    from mlsys_course.service import request_latencies, serve_model
+    from mlsys_course.storage import engine_benchmark, scan_scaling
+    from mlsys_course.transport import run_pubsub, run_queue
+
+    world = make_transactions(n, random_state=0)
+    out = [f"", f"Chapter 3 on make_transactions({n:_}, random_state=0):", ""]
+    with tempfile.TemporaryDirectory() as folder:
+        formats = format_benchmark(world, folder, columns=["amount", "is_fraud"], repeat=3)
+        engines = engine_benchmark(world, folder)
+        scaling = scan_scaling(world, folder)
+    out += [formats.round(4).to_string(index=False), ""]
+    out += [engines.pivot(index="workload", columns="engine", values="per_op_ms").round(4).to_string(), ""]
+    wide = scaling.pivot(index="rows", columns="engine", values="seconds")
+    wins = wide.index[wide["duckdb"] < wide["sqlite"]]
+    out += [(wide * 1000).round(3).to_string(), "", f"DuckDB's scan is faster from {wins.min():,} rows on" if len(wins) else "", ""]
+    X = transaction_features(world)
+    model = HistGradientBoostingClassifier(max_iter=50, random_state=0).fit(X[:20_000], world["is_fraud"][:20_000])
+    with serve_model(model) as service:
+        ms = request_latencies(service.url, X.iloc[20_000:20_500], n_requests=500)
+    out += [f"service, 500 one-row requests: p50 {np.percentile(ms, 50):.2f} ms, p99 {np.percentile(ms, 99):.2f} ms"]
+    for name, delivery in [("pub-sub, 2 subscribers", run_pubsub(20_000, 2)), ("queue, 2 workers", run_queue(20_000, 2))]:
+        out += [f"{name}: {delivery.messages_per_second:,.0f} messages/s (20,000 messages)"]
+    return out
+
+
 def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "--one":
         return one(sys.argv[2])
@@ -54,6 +89,9 @@ def main() -> None:
     lines += [f"| {name} | {s:.1f} | {m:.0f} |" for name, s, m in rows]
     lines += ["", f"make_transactions(1_000_000): {gen:.2f} s (best of 3 seeds)"]
     print(lines[-1])
+    chapter3 = data_engineering()
+    print("\n".join(chapter3))
+    lines += chapter3
     (ROOT / "build").mkdir(exist_ok=True)
     (ROOT / "build" / "bench.md").write_text("\n".join(lines) + "\n")
 
