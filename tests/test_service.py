@@ -23,35 +23,9 @@ from mlsys_course.service import (
 )
 
 
-def child_pids() -> set[int]:
-    """Processes whose parent is this test process, zombies included (Linux /proc)."""
-    me, pids = str(os.getpid()), set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if fields[1] == me:
-            pids.add(int(stat.parent.name))
-    return pids
+from processes import alive, child_pids  # noqa: E402, F401
 
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-@pytest.fixture(scope="module", autouse=True)
-def no_process_left_behind():
-    if not Path("/proc/self/stat").exists():
-        pytest.skip("needs Linux /proc to list child processes")
-    before = child_pids()
-    yield
-    assert child_pids() - before == set()
-    assert not dataflow._RUNNING
+pytestmark = pytest.mark.usefixtures("no_process_left_behind_by_module")
 
 
 FEATURES = ["amount", "hour", "is_foreign"]

@@ -11,36 +11,9 @@ from mlsys_course import dataflow
 from mlsys_course.transport import Consumer, DurableLog, Record, run_pubsub, run_queue
 
 
-def child_pids() -> set[int]:
-    """Processes whose parent is this test process, zombies included (Linux /proc)."""
-    me, pids = str(os.getpid()), set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if fields[1] == me:
-            pids.add(int(stat.parent.name))
-    return pids
+from processes import alive, child_pids  # noqa: E402, F401
 
-
-def alive(pid: int) -> bool:
-    """True while the process exists and is not a zombie."""
-    try:
-        os.kill(pid, 0)
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (ProcessLookupError, FileNotFoundError):
-        return False
-
-
-@pytest.fixture(autouse=True)
-def no_process_left_behind():
-    if not Path("/proc/self/stat").exists():
-        pytest.skip("needs Linux /proc to list child processes")
-    before = child_pids()
-    yield
-    assert child_pids() - before == set()
-    assert not dataflow._RUNNING
+pytestmark = pytest.mark.usefixtures("no_process_left_behind")
 
 
 # --- publish-subscribe and queue ----------------------------------------------------------------
