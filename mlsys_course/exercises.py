@@ -237,3 +237,90 @@ def _rows_etl_lost(answer: Any, *, transactions: Any) -> tuple[bool, str]:
     if answer == lost:
         return True, f"ETL lost {lost:,} clean rows for good: the day the rename broke it."
     return False, f"{answer} is not the difference in clean rows between ELT and ETL at the end of day 3."
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Chapter 4a: Sampling and labeling
+
+
+@exercise("4a.1")
+def _miss_probability_at_five_percent(answer: Any) -> tuple[bool, str]:
+    from scipy.stats import hypergeom
+
+    if not _is_number(answer):
+        return False, f"the answer must be a probability; got {type(answer).__name__}."
+    exact = float(hypergeom.pmf(0, 100_000, 10, 5_000))  # an independent reference: scipy, not our helper
+    if abs(answer - exact) <= 1e-6:
+        return True, f"a 5% sample still misses all 10 rare rows with probability {exact:.3f} (about 0.95^10)."
+    return False, f"{answer:.4f} is not P(no rare row in a 5% sample); it is about {0.95**10:.2f} by the binomial approximation."
+
+
+@exercise("4a.2")
+def _click_window_minutes(answer: Any) -> tuple[bool, str]:
+    if not _is_number(answer) or answer != int(answer):
+        return False, f"the answer must be a whole number of minutes; got {answer!r}."
+    minutes = int(np.ceil(-10 * np.log(0.05)))  # exponential delay, mean 10 min: 1 - exp(-w/10) >= 0.95
+    caught = 1 - np.exp(-answer / 10)
+    if answer == minutes:
+        return True, f"a {minutes}-minute window labels {caught:.1%} of clicks as clicks."
+    return False, f"a {int(answer)}-minute window labels {caught:.1%} of clicks; find the shortest reaching 95%."
+
+
+@exercise("4a.3")
+def _the_function_the_label_model_trusts_most(answer: Any, *, votes: Any, names: Any, y_true: Any) -> tuple[bool, str]:
+    from .labeling import LabelModel
+
+    if not isinstance(answer, str):
+        return False, f"the answer must be the name of a labeling function; got {type(answer).__name__}."
+    names = list(names)
+    if answer not in names:
+        return False, f"{answer!r} is not one of the labeling functions: {', '.join(names)}."
+    votes, y = np.asarray(votes), np.asarray(y_true)
+    learned = LabelModel(class_prior=0.01).fit(votes).accuracies_
+    best = names[int(np.nanargmax(learned))]
+    fires = votes[:, names.index(best)] != -1
+    measured = float((y[fires] == votes[fires, names.index(best)]).mean())
+    if answer == best:
+        return True, (f"the label model trusts {best} most (learned accuracy {np.nanmax(learned):.2f}; against the true "
+                      f"labels it is {measured:.2f}: the rules are not independent given the label, as the model assumes).")
+    return False, f"the label model learned a higher accuracy for another function than for {answer}."
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Chapter 4b: Class imbalance and augmentation
+
+
+@exercise("4b.1")
+def _beta_for_a_tenfold_weight(answer: Any, *, counts: Any) -> tuple[bool, str]:
+    if not _is_number(answer):
+        return False, f"the answer must be a beta; got {type(answer).__name__}."
+    counts = {k: int(v) for k, v in dict(counts).items()}
+    minority, majority = min(counts, key=counts.get), max(counts, key=counts.get)
+
+    def ratio(beta: float) -> float:  # Cui et al. 2019, written out: weight ~ (1 - beta) / (1 - beta ** n)
+        return (1 - beta**counts[majority]) / (1 - beta**counts[minority])
+
+    grid = (0.9, 0.99, 0.999, 0.9999, 0.99999)
+    smallest = next((beta for beta in grid if ratio(beta) >= 10), None)
+    if smallest is not None and np.isclose(answer, smallest):
+        return True, f"at beta = {smallest} the minority weight is {ratio(smallest):.1f} times the majority's."
+    return False, f"at beta = {answer} the minority weight is {ratio(float(answer)):.1f} times the majority's; find the smallest on the grid reaching 10."
+
+
+@exercise("4b.2")
+def _honest_smote_score(answer: Any, *, X: Any, y: Any) -> tuple[bool, str]:
+    from sklearn.tree import DecisionTreeClassifier
+
+    from .imbalance import resampler, resampling_leak_demo
+
+    if not _is_number(answer):
+        return False, f"the answer must be a ROC-AUC; got {type(answer).__name__}."
+    scores = resampling_leak_demo(X, y, resampler("smote", random_state=0), DecisionTreeClassifier(random_state=0),
+                                  cv=5, random_state=0)
+    honest = scores.loc["split, then resample (honest)", "roc_auc"]
+    leaky = scores.loc["resample, then split (leaky)", "roc_auc"]
+    if np.isclose(answer, honest, atol=1e-9):
+        return True, f"with SMOTE the honest ROC-AUC is {honest:.3f}; resampling first would have reported {leaky:.3f}."
+    if np.isclose(answer, leaky, atol=1e-9):
+        return False, "that is the leaky protocol's score: resampling before the split."
+    return False, f"{answer:.3f} is not the honest protocol's mean ROC-AUC with SMOTE and seed 0."

@@ -1,0 +1,901 @@
+"""Sampling: simple random, stratified, weighted, reservoir (streams of unknown length) and importance.
+
+Which rows end up in a training set decides what the model can learn. A simple random sample is
+unbiased but can miss a rare group entirely (:func:`miss_probability`); a stratified sample fixes
+each group's share; a weighted sample encodes what you know about the population; reservoir
+sampling keeps a uniform sample of a stream whose length you never learn; importance sampling
+estimates an expectation under P from samples of Q, at a cost measured by the effective sample size.
+
+Conventions: a *population* is an int ``n`` (the positions ``0 .. n-1``), an array-like (its rows
+along the first axis) or a pandas Series/DataFrame (its rows, original index kept). Every function
+that draws randomness takes ``random_state`` (an int seed, a ``numpy.random.Generator`` or None).
+
+Book: Chapter 4, "Sampling" (nonprobability sampling, simple random sampling, stratified sampling,
+weighted sampling, reservoir sampling, importance sampling).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import sys
+from collections.abc import Callable, Iterable
+from itertools import islice
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ._validation import (
+    RandomState,
+    _show,
+    check_array,
+    check_int,
+    check_random_state,
+    check_real,
+    check_same_length,
+)
+
+__all__ = [
+    "ChiSquareResult",
+    "effective_sample_size",
+    "importance_estimate",
+    "importance_weights",
+    "inclusion_chisquare",
+    "inclusion_frequencies",
+    "miss_probability",
+    "naive_stream_sample",
+    "reservoir_sample_chunks",
+    "reservoir_sample_l",
+    "reservoir_sample_r",
+    "simple_random_sample",
+    "simulate_rare_counts",
+    "stratified_allocation",
+    "stratified_sample",
+    "weighted_sample",
+]
+
+
+# --- populations ---------------------------------------------------------------------------------
+
+
+def _population(population: Any) -> tuple[int, Callable[[np.ndarray], Any]]:
+    """The number of rows of a population and a function selecting rows by position."""
+    if isinstance(population, (bool, np.bool_)):
+        raise TypeError(f"population must be an int, an array-like or a pandas object; got {population!r}")
+    if isinstance(population, (int, np.integer)):
+        n = check_int("population", population, minimum=1)
+        return n, lambda idx: np.asarray(idx, dtype=np.int64)
+    if hasattr(population, "iloc"):  # pandas Series or DataFrame: keep the index
+        if len(population) == 0:
+            raise ValueError("population must have at least 1 row; got an empty pandas object")
+        return len(population), lambda idx: population.iloc[idx]
+    arr = check_array("population", population, ndim=np.ndim(population) or 1, numeric=False)
+    return len(arr), lambda idx: arr[idx]
+
+
+def simple_random_sample(population: Any, k: int, *, random_state: RandomState = None) -> Any:
+    """Draw k rows uniformly at random without replacement: every k-subset is equally likely.
+
+    Parameters
+    ----------
+    population : int, array-like or pandas Series/DataFrame
+        ``n`` for the positions ``0 .. n-1``, or the rows to sample from (first axis).
+    k : int
+        Sample size, in [1, n].
+    random_state : int, numpy.random.Generator or None
+        Seed or generator.
+
+    Returns
+    -------
+    numpy.ndarray or pandas object
+        The k sampled rows in the order drawn (a random order, as ``pandas.DataFrame.sample``);
+        positions when ``population`` is an int.
+
+    Book: Chapter 4, "Sampling: Simple random sampling" (simple, but a rare group can be missed:
+    see :func:`miss_probability`).
+
+    Example
+    -------
+    >>> sample = simple_random_sample(100_000, 1_000, random_state=0)
+    >>> sample.shape, len(np.unique(sample)), bool(sample.min() >= 0 and sample.max() < 100_000)
+    ((1000,), 1000, True)
+    """
+    n, take = _population(population)
+    k = check_int("k", k, minimum=1, maximum=n)
+    rng = check_random_state("random_state", random_state)
+    return take(rng.choice(n, size=k, replace=False))
+
+
+def miss_probability(n_population: int, n_rare: int, k: int) -> float:
+    """Exact probability that a simple random sample of k rows contains none of the n_rare rare rows.
+
+    ``P = C(N - r, k) / C(N, k)``, the hypergeometric probability of 0 rare rows
+    (``scipy.stats.hypergeom.pmf(0, N, r, k)``), computed as a product of ``min(r, k)`` ratios.
+
+    Parameters
+    ----------
+    n_population : int
+        Population size N, >= 1.
+    n_rare : int
+        Rare rows in it, r in [0, N].
+    k : int
+        Sample size, in [1, N].
+
+    Returns
+    -------
+    float
+        Probability of missing every rare row (1.0 when there is none; 0.0 when ``k > N - r``).
+
+    Book: Chapter 4, "Sampling: Simple random sampling" (rare classes can be left out entirely).
+
+    Example
+    -------
+    A 1% sample of 100,000 rows holding 10 rare rows misses all of them 90% of the time:
+
+    >>> round(miss_probability(100_000, 10, 1_000), 4)
+    0.9044
+    """
+    n = check_int("n_population", n_population, minimum=1)
+    r = check_int("n_rare", n_rare, minimum=0, maximum=n)
+    k = check_int("k", k, minimum=1, maximum=n)
+    if k > n - r:
+        return 0.0
+    # C(N-r, k) / C(N, k) = prod_{i<k} (N-r-i)/(N-i) = prod_{i<r} (N-k-i)/(N-i): take the shorter.
+    small, large = sorted((r, k))
+    return math.prod((n - large - i) / (n - i) for i in range(small))
+
+
+def simulate_rare_counts(
+    n_population: int, n_rare: int, k: int, n_runs: int = 10_000, *, random_state: RandomState = None
+) -> np.ndarray:
+    """How many rare rows each of n_runs simple random samples contains (by drawing the samples).
+
+    The rare rows are the positions ``0 .. n_rare-1``; each run draws a :func:`simple_random_sample`
+    of k positions and counts those below ``n_rare``. ``(counts == 0).mean()`` estimates
+    :func:`miss_probability`; the counts follow the hypergeometric distribution.
+
+    Parameters
+    ----------
+    n_population, n_rare, k : int
+        As in :func:`miss_probability`.
+    n_runs : int, default 10_000
+        Number of samples drawn, >= 1 (about 30 microseconds each for N = 100,000, k = 1,000).
+    random_state : int, numpy.random.Generator or None
+        Seed or generator.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n_runs,)
+        Rare rows in each sample.
+
+    Book: Chapter 4, "Sampling: Simple random sampling".
+
+    Example
+    -------
+    >>> counts = simulate_rare_counts(100_000, 10, 1_000, 2_000, random_state=0)
+    >>> bool(abs((counts == 0).mean() - miss_probability(100_000, 10, 1_000)) < 0.03)
+    True
+    """
+    n = check_int("n_population", n_population, minimum=1)
+    r = check_int("n_rare", n_rare, minimum=0, maximum=n)
+    k = check_int("k", k, minimum=1, maximum=n)
+    n_runs = check_int("n_runs", n_runs, minimum=1)
+    rng = check_random_state("random_state", random_state)
+    return np.array([np.count_nonzero(simple_random_sample(n, k, random_state=rng) < r) for _ in range(n_runs)])
+
+
+# --- stratified sampling -------------------------------------------------------------------------
+
+
+def stratified_allocation(counts: Any, k: int, *, min_per_stratum: int = 0) -> np.ndarray:
+    """Split a sample size k across strata in proportion to their sizes (largest-remainder rounding).
+
+    Stratum h of size n_h has the quota ``k * n_h / N``. Each stratum gets the integer part of its
+    quota, and the ``k - sum(floors)`` units left go one each to the strata with the largest
+    fractional parts (Hamilton's method). So every stratum gets its quota rounded down or up, the
+    sizes add up to k, and a stratum whose quota is a whole number gets exactly that. Ties between
+    equal fractional parts go to the larger stratum, then to the earlier one: the result is
+    deterministic. (scikit-learn's ``train_test_split(stratify=)`` allocates its test part the same
+    way but breaks ties at random.)
+
+    Proportional allocation can give a rare stratum 0 rows (10 rows out of 100,000 have a 1% quota
+    of 0.1). With ``min_per_stratum=m``, every stratum gets at least ``min(m, n_h)`` rows: strata
+    whose proportional share falls below that get it, and the rest of k is split again, by the same
+    rule, among the other strata in proportion to their sizes.
+
+    Parameters
+    ----------
+    counts : array-like of int, shape (n_strata,)
+        Stratum sizes, each >= 1.
+    k : int
+        Total sample size, in [1, sum(counts)].
+    min_per_stratum : int, default 0
+        Floor of every stratum's allocation (capped at the stratum's size); the floors must fit in k.
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (n_strata,)
+        Rows to draw from each stratum; sums to k, each <= its count.
+
+    Book: Chapter 4, "Sampling: Stratified sampling".
+
+    Example
+    -------
+    >>> stratified_allocation([50, 30, 20], 10)
+    array([5, 3, 2])
+    >>> stratified_allocation([99_990, 10], 1_000)
+    array([1000,    0])
+    >>> stratified_allocation([99_990, 10], 1_000, min_per_stratum=1)
+    array([999,   1])
+    """
+    arr = check_array("counts", counts)
+    if not np.issubdtype(arr.dtype, np.integer) and not np.all(arr == np.round(arr)):
+        raise TypeError(f"counts must hold integers; got {_show(arr.tolist())}")
+    if np.any(arr < 1):
+        raise ValueError(f"counts must all be >= 1; got {_show(arr.tolist())}")
+    sizes = [int(c) for c in arr]
+    total = sum(sizes)
+    k = check_int("k", k, minimum=1, maximum=total)
+    m = check_int("min_per_stratum", min_per_stratum, minimum=0)
+    floors = [min(m, c) for c in sizes]
+    if sum(floors) > k:
+        raise ValueError(
+            f"min_per_stratum={m} needs {sum(floors)} rows for {len(sizes)} strata; got k={k} (raise k or lower min_per_stratum)"
+        )
+    alloc = [0] * len(sizes)
+    free = list(range(len(sizes)))
+    budget = k
+    while True:
+        share = _largest_remainder([sizes[h] for h in free], budget)
+        low = [h for h, a in zip(free, share) if a < floors[h]]
+        if not low:
+            for h, a in zip(free, share):
+                alloc[h] = a
+            return np.array(alloc, dtype=np.int64)
+        for h in low:  # fix these at their floor and split the rest again
+            alloc[h] = floors[h]
+            budget -= floors[h]
+        free = [h for h in free if h not in low]
+
+
+def _largest_remainder(sizes: list[int], k: int) -> list[int]:
+    """Hamilton's method in exact integer arithmetic: quota_h = k * n_h / N."""
+    total = sum(sizes)
+    alloc = [k * n // total for n in sizes]
+    remainders = [k * n % total for n in sizes]
+    order = sorted(range(len(sizes)), key=lambda h: (-remainders[h], -sizes[h], h))
+    for h in order[: k - sum(alloc)]:
+        alloc[h] += 1
+    return alloc
+
+
+def stratified_sample(
+    population: Any,
+    k: int | None = None,
+    *,
+    frac: float | None = None,
+    strata: Any = None,
+    min_per_stratum: int = 0,
+    random_state: RandomState = None,
+) -> Any:
+    """Sample each stratum separately, in proportion to its size, so no group's share is left to chance.
+
+    The per-stratum sizes come from :func:`stratified_allocation` (largest-remainder rounding:
+    each stratum gets its exact share ``k * n_h / N`` when that is a whole number, otherwise that
+    share rounded down or up); within each stratum the rows are a simple random sample.
+
+    Parameters
+    ----------
+    population : int, array-like or pandas Series/DataFrame
+        The rows to sample. With ``strata=None`` its values are the stratum labels (e.g. the class
+        labels themselves).
+    k : int, optional
+        Total sample size, in [1, N]. Give exactly one of ``k`` and ``frac``.
+    frac : float, optional
+        Fraction of the population, in (0, 1]; ``k = round(frac * N)`` (halves rounded up), at least 1.
+    strata : column name, array-like of shape (N,) or None
+        The stratum of each row: a column of a DataFrame ``population``, or one label per row.
+    min_per_stratum : int, default 0
+        Guarantee at least this many rows (or all of them, if fewer) from every stratum; see
+        :func:`stratified_allocation`. Use 1 to make sure a rare group is in the sample at all.
+    random_state : int, numpy.random.Generator or None
+        Seed or generator.
+
+    Returns
+    -------
+    numpy.ndarray or pandas object
+        The sampled rows in population order (positions when ``population`` is an int).
+
+    Book: Chapter 4, "Sampling: Stratified sampling".
+
+    Example
+    -------
+    >>> labels = np.array(["a"] * 6 + ["b"] * 3 + ["c"])
+    >>> stratified_sample(labels, 5, random_state=0).tolist()  # quotas 3, 1.5, 0.5
+    ['a', 'a', 'a', 'b', 'b']
+    >>> stratified_sample(labels, 5, min_per_stratum=1, random_state=0).tolist()
+    ['a', 'a', 'a', 'b', 'c']
+    >>> stratified_sample(labels, frac=0.2, random_state=0).tolist()  # quotas 1.2, 0.6, 0.2
+    ['a', 'b']
+    """
+    n, take = _population(population)
+    if (k is None) == (frac is None):
+        raise ValueError(f"give exactly one of k and frac; got k={k!r}, frac={frac!r}")
+    if k is None:
+        f = check_real("frac", frac, low=0.0, high=1.0, low_open=True)
+        k = max(1, math.floor(f * n + 0.5))
+    k = check_int("k", k, minimum=1, maximum=n)
+    labels = _strata_labels(population, strata, n)
+    _, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    alloc = stratified_allocation(counts, k, min_per_stratum=min_per_stratum)
+    rng = check_random_state("random_state", random_state)
+    order = np.argsort(inverse, kind="stable")  # positions grouped by stratum
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    chosen = [rng.choice(order[starts[h] : starts[h + 1]], size=a, replace=False) for h, a in enumerate(alloc)]
+    return take(np.sort(np.concatenate(chosen)))
+
+
+def _strata_labels(population: Any, strata: Any, n: int) -> np.ndarray:
+    if strata is None:
+        if isinstance(population, (int, np.integer)):
+            raise ValueError("strata must be given when population is an int; got None")
+        if hasattr(population, "columns"):
+            raise ValueError("strata must name a column or give one label per row for a DataFrame; got None")
+        labels = np.asarray(population)
+        if labels.ndim != 1:
+            raise ValueError(f"strata must be given when population is not 1-d; got population of shape {labels.shape}")
+        return labels
+    if hasattr(population, "columns") and isinstance(strata, str):
+        if strata not in population.columns:
+            raise ValueError(f"strata must be a column of population; got {strata!r}, columns are {list(population.columns)}")
+        return population[strata].to_numpy()
+    labels = check_array("strata", strata, min_len=0, numeric=False)
+    if len(labels) != n:
+        raise ValueError(f"strata must have one label per row of population ({n}); got length {len(labels)}")
+    return labels
+
+
+# --- weighted sampling ---------------------------------------------------------------------------
+
+
+def _check_weights(name: str, weights: Any, n: int | None = None) -> np.ndarray:
+    w = check_array(name, weights).astype(float)
+    if n is not None and len(w) != n:
+        raise ValueError(f"{name} must have one value per row of population ({n}); got length {len(w)}")
+    if np.any(w < 0):
+        raise ValueError(f"{name} must be non-negative; got {int(np.sum(w < 0))} negative value(s), e.g. {w[w < 0][0]}")
+    if not np.any(w > 0):
+        raise ValueError(f"{name} must not all be zero; got {len(w)} zero weight(s)")
+    return w
+
+
+def weighted_sample(
+    population: Any, k: int, weights: Any, *, replace: bool = True, random_state: RandomState = None
+) -> Any:
+    """Draw k rows, each draw picking row i with probability proportional to ``weights[i]``.
+
+    With replacement (the default, as Python's ``random.choices``), the draws are independent and
+    row i is drawn with probability ``w_i / sum(w)`` each time. Without replacement, each draw picks
+    among the rows not drawn yet, in proportion to their weights (successive sampling, as
+    ``numpy.random.Generator.choice(replace=False, p=...)``): a row's chance of being in the sample
+    then grows with its weight, but is not proportional to it.
+
+    Parameters
+    ----------
+    population : int, array-like or pandas Series/DataFrame
+        ``n`` for the positions ``0 .. n-1``, or the rows.
+    k : int
+        Number of draws, >= 1; without replacement at most the number of rows with positive weight.
+    weights : array-like of shape (n,)
+        Non-negative, finite, not all zero; need not sum to 1.
+    replace : bool, default True
+        Draw with replacement.
+    random_state : int, numpy.random.Generator or None
+        Seed or generator.
+
+    Returns
+    -------
+    numpy.ndarray or pandas object
+        The k drawn rows, in draw order.
+
+    Book: Chapter 4, "Sampling: Weighted sampling" (e.g. weight recent data or a rare class up).
+
+    Example
+    -------
+    >>> draws = weighted_sample(3, 10_000, [1, 2, 7], random_state=0)
+    >>> np.bincount(draws) / 10_000
+    array([0.1033, 0.1975, 0.6992])
+    """
+    n, take = _population(population)
+    w = _check_weights("weights", weights, n)
+    if not isinstance(replace, (bool, np.bool_)):
+        raise TypeError(f"replace must be a bool; got {_show(replace)}")
+    k = check_int("k", k, minimum=1)
+    positive = int(np.count_nonzero(w))
+    if not replace and k > positive:
+        raise ValueError(f"k must be <= the number of rows with positive weight ({positive}) when replace=False; got {k}")
+    rng = check_random_state("random_state", random_state)
+    w = w / w.max()  # no overflow in the sum
+    return take(rng.choice(n, size=k, replace=bool(replace), p=w / w.sum()))
+
+
+# --- reservoir sampling --------------------------------------------------------------------------
+
+
+def _iterate(name: str, stream: Any) -> Any:
+    try:
+        return iter(stream)
+    except TypeError:
+        raise TypeError(f"{name} must be an iterable (a list, a range, a generator, ...); got {_show(stream)}") from None
+
+
+def _python_rng(rng: np.random.Generator) -> random.Random:
+    """A stdlib generator seeded from ``rng``: per-item calls cost a fraction of a numpy call's."""
+    return random.Random(int(rng.integers(2**63)))
+
+
+def _first(stream: Any, k: Any, random_state: RandomState) -> tuple[Any, list, int, random.Random]:
+    """Shared start of the stream samplers: validate, and fill the reservoir with the first k items."""
+    k = check_int("k", k, minimum=1)
+    rand = _python_rng(check_random_state("random_state", random_state))
+    it = _iterate("stream", stream)
+    reservoir = list(islice(it, k))
+    if not reservoir:
+        raise ValueError("stream must yield at least one item; got an empty stream")
+    return it, reservoir, k, rand
+
+
+def reservoir_sample_r(stream: Iterable, k: int, *, random_state: RandomState = None) -> list:
+    """Uniform sample of k items from a stream of unknown length, one pass (Algorithm R).
+
+    Keep the first k items. Item number i (0-based, i >= k) then replaces a uniformly chosen slot
+    with probability ``k / (i + 1)``: draw ``j`` uniform in ``0 .. i`` and replace slot ``j`` if
+    ``j < k``. By induction, after n items each is in the reservoir with probability ``k / n``, and
+    every k-subset is equally likely. One random draw per item.
+
+    Vitter, J. S. (1985). Random sampling with a reservoir. ACM TOMS 11(1), 37-57 (Algorithm R,
+    credited there to Waterman).
+
+    Parameters
+    ----------
+    stream : iterable
+        Any iterable, read once (a generator works).
+    k : int
+        Reservoir size, >= 1.
+    random_state : int, numpy.random.Generator or None
+        Seed or generator (it seeds a stdlib ``random.Random``, cheaper per draw).
+
+    Returns
+    -------
+    list
+        ``min(k, n)`` items: a uniform sample of k items, or every item when the stream holds
+        n < k (a stream can't hold more than it has). In reservoir-slot order, not shuffled.
+
+    Raises
+    ------
+    ValueError
+        If the stream is empty.
+
+    Book: Chapter 4, "Sampling: Reservoir sampling".
+
+    Example
+    -------
+    >>> reservoir_sample_r((x * x for x in range(1_000)), 5, random_state=0)
+    [13924, 2500, 97969, 22201, 190096]
+    >>> reservoir_sample_r("abc", 5, random_state=0)
+    ['a', 'b', 'c']
+    """
+    it, reservoir, k, rand = _first(stream, k, random_state)
+    for i, item in enumerate(it, start=k):
+        j = rand.randrange(i + 1)
+        if j < k:
+            reservoir[j] = item
+    return reservoir
+
+
+_END = object()
+
+
+def _uniform(rand: random.Random) -> float:
+    """Uniform in the open interval (0, 1), so that its log is finite."""
+    u = rand.random()
+    while u == 0.0:
+        u = rand.random()
+    return u
+
+
+def _skip(rand: random.Random, log_w: float) -> int:
+    """Items to pass over before the next one enters the reservoir: geometric, floor(log U / log(1 - W))."""
+    return math.floor(math.log(_uniform(rand)) / math.log(-math.expm1(log_w)))
+
+
+def reservoir_sample_l(stream: Iterable, k: int, *, random_state: RandomState = None) -> list:
+    """Uniform sample of k items from a stream, skipping ahead instead of drawing per item (Algorithm L).
+
+    Same result distribution as :func:`reservoir_sample_r`, with about ``k * (1 + ln(n / k))``
+    random draws instead of ``n - k``. After the first k items, keep a number ``W`` distributed as
+    the largest of k uniforms (``W = U ** (1/k)``). The number of items to skip before the next
+    one that enters the reservoir is geometric: ``floor(log(U) / log(1 - W))``. Skip them (with
+    ``itertools.islice``, in C), put the next item in a random slot, and shrink
+    ``W *= U ** (1/k)``. ``W`` is kept as its log, so ``1 - W`` stays accurate when W is near 1.
+
+    Li, K.-H. (1994). Reservoir-sampling algorithms of time complexity O(n(1 + log(N/n))).
+    ACM TOMS 20(4), 481-493 (Algorithm L).
+
+    Parameters
+    ----------
+    stream : iterable
+        Any iterable, read once (a generator works).
+    k : int
+        Reservoir size, >= 1.
+    random_state : int, numpy.random.Generator or None
+        Seed or generator.
+
+    Returns
+    -------
+    list
+        ``min(k, n)`` items, as :func:`reservoir_sample_r` (all items when n < k).
+
+    Raises
+    ------
+    ValueError
+        If the stream is empty.
+
+    Book: Chapter 4, "Sampling: Reservoir sampling".
+
+    Example
+    -------
+    >>> reservoir_sample_l(range(10_000_000), 3, random_state=0)
+    [7049980, 2774683, 7772740]
+    """
+    it, reservoir, k, rand = _first(stream, k, random_state)
+    log_w = math.log(_uniform(rand)) / k
+    while True:
+        item = next(islice(it, min(_skip(rand, log_w), sys.maxsize), None), _END)
+        if item is _END:
+            return reservoir
+        reservoir[rand.randrange(k)] = item
+        log_w += math.log(_uniform(rand)) / k
+
+
+def reservoir_sample_chunks(chunks: Iterable, k: int, *, random_state: RandomState = None) -> np.ndarray:
+    """Algorithm L over a stream that arrives in batches (arrays): skipped rows are never touched.
+
+    Many streams are read in batches (a message-queue poll, a Parquet row group, a CSV chunk). The
+    skips of :func:`reservoir_sample_l` are then plain arithmetic on positions: a row is read only
+    when it enters the reservoir, so the Python work is per chunk and per replacement
+    (about ``k * (1 + ln(n / k))`` of them), not per row. Same sample distribution as Algorithms R
+    and L; chunk boundaries do not matter.
+
+    Li, K.-H. (1994). Reservoir-sampling algorithms of time complexity O(n(1 + log(N/n))).
+    ACM TOMS 20(4), 481-493 (Algorithm L).
+
+    Parameters
+    ----------
+    chunks : iterable of array-like
+        Batches of rows (rows along the first axis), read once; empty batches are allowed. Later
+        batches must cast safely to the dtype of the first k rows (no silent truncation).
+    k : int
+        Reservoir size, >= 1.
+    random_state : int, numpy.random.Generator or None
+        Seed or generator.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``min(k, n)`` rows: a uniform sample of k rows, or every row when there are n < k.
+
+    Raises
+    ------
+    ValueError
+        If the chunks hold no row at all.
+
+    Book: Chapter 4, "Sampling: Reservoir sampling".
+
+    Example
+    -------
+    With the same seed it keeps the same rows as :func:`reservoir_sample_l` on the flat stream:
+
+    >>> batches = (np.arange(start, start + 100_000) for start in range(0, 10_000_000, 100_000))
+    >>> reservoir_sample_chunks(batches, 3, random_state=0)
+    array([7049980, 2774683, 7772740])
+    """
+    k = check_int("k", k, minimum=1)
+    rand = _python_rng(check_random_state("random_state", random_state))
+    first: list[np.ndarray] = []  # pieces of the first k rows
+    n_first = 0
+    reservoir = None
+    start = 0  # stream position of the current chunk's first row
+    for number, chunk in enumerate(_iterate("chunks", chunks)):
+        chunk = np.asarray(chunk)
+        if chunk.ndim == 0:
+            raise TypeError(f"chunks must yield array-likes of rows; got chunk {number} = {_show(chunk.item())}")
+        m = len(chunk)
+        if reservoir is None:
+            take = min(k - n_first, m)
+            first.append(chunk[:take])
+            n_first += take
+            if n_first < k:
+                start += m
+                continue
+            reservoir = np.concatenate(first)
+            log_w = math.log(_uniform(rand)) / k
+            next_row = start + take + _skip(rand, log_w)  # stream position of the next row to keep
+        elif not np.can_cast(chunk.dtype, reservoir.dtype, casting="safe"):
+            raise TypeError(
+                f"chunks must all cast safely to the dtype of the first rows ({reservoir.dtype}); "
+                f"got chunk {number} of dtype {chunk.dtype}"
+            )
+        while next_row < start + m:
+            reservoir[rand.randrange(k)] = chunk[next_row - start]
+            log_w += math.log(_uniform(rand)) / k
+            next_row += 1 + _skip(rand, log_w)
+        start += m
+    if reservoir is not None:
+        return reservoir
+    if n_first == 0:
+        raise ValueError("chunks must hold at least one row; got an empty stream")
+    return np.concatenate(first)
+
+
+def naive_stream_sample(
+    stream: Iterable, k: int, *, p_replace: float = 0.5, random_state: RandomState = None
+) -> list:
+    """A plausible but biased stream sampler: every new item replaces a random slot with a fixed probability.
+
+    Keep the first k items; then each new item replaces a uniformly chosen slot with probability
+    ``p_replace``, whatever the number of items seen so far. Unlike Algorithm R, the probability
+    does not shrink as the stream grows, so old items are pushed out and recent ones favoured.
+    For a stream of n items, item i (0-based) ends up in the sample with probability
+    ``p * (1 - p/k) ** (n - 1 - i)`` for ``i >= k``, and ``(1 - p/k) ** (n - k)`` for ``i < k``
+    (p = ``p_replace``), instead of ``k / n``. For teaching only.
+
+    Parameters
+    ----------
+    stream : iterable
+        Any iterable, read once.
+    k : int
+        Reservoir size, >= 1.
+    p_replace : float, default 0.5
+        Probability that a new item enters the sample, in (0, 1].
+    random_state : int, numpy.random.Generator or None
+        Seed or generator.
+
+    Returns
+    -------
+    list
+        ``min(k, n)`` items, in slot order.
+
+    Book: Chapter 4, "Sampling: Reservoir sampling" (the bias it avoids: recent items over-represented).
+
+    Example
+    -------
+    >>> sorted(naive_stream_sample(range(1_000), 5, random_state=0))
+    [981, 988, 992, 994, 999]
+    """
+    p = check_real("p_replace", p_replace, low=0.0, high=1.0, low_open=True)
+    it, reservoir, k, rand = _first(stream, k, random_state)
+    for item in it:
+        if rand.random() < p:
+            reservoir[rand.randrange(k)] = item
+    return reservoir
+
+
+def inclusion_frequencies(
+    sampler: Callable[..., Any], n: int, k: int, n_runs: int = 10_000, *, random_state: RandomState = None
+) -> np.ndarray:
+    """How often each position of an n-item stream ends up in a sampler's output, over n_runs runs.
+
+    Each run calls ``sampler(iter(range(n)), k, random_state=rng)`` (a one-shot iterator; one
+    Generator ``rng`` shared by all runs) and counts the positions it returns. A uniform sampler
+    includes every position with frequency close to ``k / n``; test it with :func:`inclusion_chisquare`.
+
+    Parameters
+    ----------
+    sampler : callable
+        ``sampler(stream, k, random_state=...)`` returning distinct items of the stream, e.g.
+        :func:`reservoir_sample_r`, :func:`reservoir_sample_l`, :func:`naive_stream_sample`.
+    n : int
+        Stream length, >= 1.
+    k : int
+        Sample size, >= 1.
+    n_runs : int, default 10_000
+        Number of runs, >= 1.
+    random_state : int, numpy.random.Generator or None
+        Seed or generator.
+
+    Returns
+    -------
+    numpy.ndarray of float, shape (n,)
+        Fraction of runs that included each position.
+
+    Book: Chapter 4, "Sampling: Reservoir sampling" (each item has probability k/n of being selected).
+
+    Example
+    -------
+    >>> inclusion_frequencies(reservoir_sample_r, 4, 2, 1_000, random_state=0)
+    array([0.501, 0.503, 0.481, 0.515])
+    """
+    if not callable(sampler):
+        raise TypeError(f"sampler must be callable as sampler(stream, k, random_state=...); got {_show(sampler)}")
+    n = check_int("n", n, minimum=1)
+    k = check_int("k", k, minimum=1)
+    n_runs = check_int("n_runs", n_runs, minimum=1)
+    rng = check_random_state("random_state", random_state)
+    counts = np.zeros(n, dtype=np.int64)
+    for _ in range(n_runs):
+        sample = np.asarray(sampler(iter(range(n)), k, random_state=rng))
+        if sample.ndim != 1 or not np.issubdtype(sample.dtype, np.integer) or np.any((sample < 0) | (sample >= n)):
+            raise ValueError(f"sampler must return positions of range({n}); got {_show(sample.tolist())}")
+        if len(np.unique(sample)) != len(sample):
+            raise ValueError(f"sampler must return distinct positions (no replacement); got {_show(sample.tolist())}")
+        counts[sample] += 1
+    return counts / n_runs
+
+
+class ChiSquareResult(NamedTuple):
+    """Statistic, p-value and degrees of freedom of :func:`inclusion_chisquare`."""
+
+    statistic: float
+    pvalue: float
+    dof: int
+
+
+def inclusion_chisquare(frequencies: Any, n_runs: int) -> ChiSquareResult:
+    """Chi-square test that every position was included with the same probability k/n.
+
+    ``frequencies`` are the output of :func:`inclusion_frequencies`: counts ``c_i = f_i * n_runs``,
+    k is ``sum(f)``. Under uniform sampling of k distinct positions per run, the counts have mean
+    ``R p`` (R runs, p = k/n) and, since a run's k positions are distinct, covariance
+    ``R p (1 - p) n/(n-1) (I - J/n)``, so
+
+        X = (n - 1) / (n R p (1 - p)) * sum_i (c_i - R p) ** 2
+
+    is approximately chi-square with n - 1 degrees of freedom. This is
+    ``scipy.stats.chisquare(counts).statistic * (n - 1) / (n (1 - p))``: the plain Pearson test
+    assumes multinomial counts, overstates their variance, and returns p-values that are too large.
+
+    Parameters
+    ----------
+    frequencies : array-like of shape (n,)
+        Inclusion frequency per position, each ``count / n_runs`` for a whole count.
+    n_runs : int
+        Number of runs behind the frequencies.
+
+    Returns
+    -------
+    ChiSquareResult
+        ``statistic``, ``pvalue`` (``scipy.stats.chi2.sf``) and ``dof`` (n - 1).
+
+    Book: Chapter 4, "Sampling: Reservoir sampling".
+
+    Example
+    -------
+    >>> result = inclusion_chisquare([0.25, 0.25, 0.75, 0.75], n_runs=4)
+    >>> result.statistic, round(result.pvalue, 3), result.dof
+    (3.0, 0.392, 3)
+    """
+    from scipy import stats
+
+    n_runs = check_int("n_runs", n_runs, minimum=1)
+    f = check_array("frequencies", frequencies, min_len=2).astype(float)
+    counts = f * n_runs
+    if np.any(np.abs(counts - np.round(counts)) > 1e-6 * n_runs) or np.any(f < 0) or np.any(f > 1):
+        raise ValueError(f"frequencies must be counts / n_runs in [0, 1] with n_runs={n_runs}; got {_show(f.tolist())}")
+    counts = np.round(counts)
+    n, k = len(f), f.sum()
+    if abs(k - round(k)) > 1e-6 or not 0 < round(k) < n:
+        raise ValueError(f"frequencies must sum to a whole sample size k with 0 < k < n={n}; got sum {k:.6g}")
+    p = round(k) / n
+    statistic = float((n - 1) / (n * n_runs * p * (1 - p)) * np.sum((counts - n_runs * p) ** 2))
+    return ChiSquareResult(statistic, float(stats.chi2.sf(statistic, n - 1)), n - 1)
+
+
+# --- importance sampling -------------------------------------------------------------------------
+
+
+def importance_weights(p_density: Any, q_density: Any) -> np.ndarray:
+    """Importance weights ``w = P(x) / Q(x)`` of samples x drawn from Q, to reweight them towards P.
+
+    Parameters
+    ----------
+    p_density : array-like of shape (n,)
+        Target density (or probability) P at each sample; finite, >= 0. An unnormalized P is fine
+        for :func:`importance_estimate` with ``self_normalized=True``.
+    q_density : array-like of shape (n,)
+        Density Q the samples were drawn from, at each sample; finite, > 0 (Q must cover every x
+        it produced, and P's support must lie inside Q's for the estimate to be unbiased).
+
+    Returns
+    -------
+    numpy.ndarray of shape (n,)
+        The weights.
+
+    Book: Chapter 4, "Sampling: Importance sampling".
+
+    Example
+    -------
+    >>> importance_weights([0.2, 0.3, 0.5], [0.4, 0.3, 0.25])
+    array([0.5, 1. , 2. ])
+    """
+    p = check_array("p_density", p_density).astype(float)
+    q = check_array("q_density", q_density).astype(float)
+    check_same_length(p_density=p, q_density=q)
+    if np.any(p < 0):
+        raise ValueError(f"p_density must be >= 0; got {int(np.sum(p < 0))} negative value(s)")
+    if np.any(q <= 0):
+        raise ValueError(
+            f"q_density must be > 0 at every sample drawn from Q; got {int(np.sum(q <= 0))} value(s) <= 0"
+        )
+    return p / q
+
+
+def importance_estimate(values: Any, weights: Any, *, self_normalized: bool = False) -> float:
+    """Estimate ``E_P[f(X)]`` from samples of Q: the weighted mean of ``values = f(x)``.
+
+    Plain (``self_normalized=False``): ``mean(w * f)``, unbiased when ``w = P/Q`` with both
+    densities normalized. Self-normalized: ``sum(w * f) / sum(w)``, which needs P and Q only up to
+    constants and has lower variance when the weights vary a lot, at the price of a bias that
+    vanishes as n grows.
+
+    Parameters
+    ----------
+    values : array-like of shape (n,)
+        f at each sample; finite.
+    weights : array-like of shape (n,)
+        Importance weights (:func:`importance_weights`); non-negative, finite, not all zero.
+    self_normalized : bool, default False
+        Divide by the sum of the weights instead of n.
+
+    Returns
+    -------
+    float
+        The estimate.
+
+    Book: Chapter 4, "Sampling: Importance sampling".
+
+    Example
+    -------
+    >>> importance_estimate([1.0, 2.0, 3.0], [0.5, 1.0, 2.0])
+    2.8333333333333335
+    >>> importance_estimate([1.0, 2.0, 3.0], [0.5, 1.0, 2.0], self_normalized=True)
+    2.4285714285714284
+    """
+    f = check_array("values", values).astype(float)
+    w = _check_weights("weights", weights)
+    check_same_length(values=f, weights=w)
+    if not isinstance(self_normalized, (bool, np.bool_)):
+        raise TypeError(f"self_normalized must be a bool; got {_show(self_normalized)}")
+    total = float(np.sum(w * f))
+    return total / float(w.sum()) if self_normalized else total / len(f)
+
+
+def effective_sample_size(weights: Any) -> float:
+    """Kish's effective sample size ``(sum w) ** 2 / sum(w ** 2)`` of weighted samples.
+
+    n for equal weights, 1 when a single weight carries everything. With importance weights, it is
+    roughly how many samples from P the weighted samples from Q are worth: for P = N(mu, 1) and
+    Q = N(0, 1) it tends to ``n * exp(-mu ** 2)``.
+
+    Parameters
+    ----------
+    weights : array-like of shape (n,)
+        Non-negative, finite, not all zero.
+
+    Returns
+    -------
+    float
+        The effective sample size, in [1, n].
+
+    Book: Chapter 4, "Sampling: Importance sampling".
+
+    Example
+    -------
+    >>> effective_sample_size([1.0, 1.0, 1.0, 1.0])
+    4.0
+    >>> round(effective_sample_size([1.0, 1.0, 1.0, 5.0]), 4)  # 8 ** 2 / 28
+    2.2857
+    """
+    w = _check_weights("weights", weights)
+    w = w / w.max()  # scale-free; avoids overflow of w ** 2
+    return float(w.sum() ** 2 / np.sum(w**2))
