@@ -39,6 +39,8 @@ html: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python tools/bench.py
+	$(BIN)/python tools/bench_sampling.py
+	$(BIN)/python tools/bench_labeling.py
 
 lock: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^mlsys-course' > constraints.txt
