@@ -41,6 +41,8 @@ bench: $(STAMP)
 	$(BIN)/python tools/bench.py
 	$(BIN)/python tools/bench_sampling.py
 	$(BIN)/python tools/bench_labeling.py
+	$(BIN)/python tools/bench_features.py
+	$(BIN)/python tools/bench_leakage.py
 
 lock: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^mlsys-course' > constraints.txt

@@ -324,3 +324,29 @@ def _honest_smote_score(answer: Any, *, X: Any, y: Any) -> tuple[bool, str]:
     if np.isclose(answer, leaky, atol=1e-9):
         return False, "that is the leaky protocol's score: resampling before the split."
     return False, f"{answer:.3f} is not the honest protocol's mean ROC-AUC with SMOTE and seed 0."
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Chapter 5: Feature engineering and leakage
+
+
+@exercise("5.1")
+def _birthday_collisions(answer: Any) -> tuple[bool, str]:
+    if not _is_number(answer):
+        return False, f"the answer must be a share; got {type(answer).__name__}."
+    share = 1 - (1 - 1 / 1_024) ** 499  # a merchant collides unless all 499 others miss its bucket
+    if abs(answer - share) < 1e-6:
+        return True, f"about {share:.0%} of merchants share a bucket: 1,024 buckets are too few for 500 values."
+    return False, f"{answer:.3f} is not it: a merchant is alone only if each of the 499 others misses its bucket."
+
+
+@exercise("5.2")
+def _largest_inflation_factor(answer: Any, *, zoo: Any) -> tuple[bool, str]:
+    pr = zoo[zoo["metric"] == "average_precision"].set_index("case")
+    factor = pr["inflated"] / pr["honest"]
+    best = factor.idxmax()
+    if answer == best:
+        return True, f"{best}: PR-AUC {pr.loc[best, 'inflated']:.3f} instead of {pr.loc[best, 'honest']:.3f}, {factor[best]:.0f} times the honest value."
+    if answer in factor.index:
+        return False, f"{answer} inflated PR-AUC {factor[answer]:.1f} times; another case did more."
+    return False, f"the answer must be one of the zoo's cases: {', '.join(factor.index)}."

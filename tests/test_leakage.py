@@ -1,0 +1,426 @@
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import (
+    GroupShuffleSplit,
+    StratifiedGroupKFold,
+    TimeSeriesSplit,
+    cross_val_score,
+)
+
+from mlsys_course.datasets import make_transactions
+from mlsys_course.features import transaction_features
+from mlsys_course.leakage import (
+    ZOO_CASES,
+    chargeback_log,
+    group_kfold,
+    group_split,
+    label_available_split,
+    leakage_scan,
+    leakage_zoo,
+    naive_latest_join,
+    point_in_time_join,
+    time_series_cv,
+    time_split,
+)
+
+T0 = np.datetime64("2024-01-01T00:00:00", "ns").astype(np.int64)
+MINUTE = 60 * 10**9
+
+
+def stamp(minutes) -> np.ndarray:
+    return (T0 + np.asarray(minutes, dtype=np.int64) * MINUTE).view("datetime64[ns]")
+
+
+@pytest.fixture(scope="module")
+def world():
+    return make_transactions(30_000, random_state=0)
+
+
+# --- splits -------------------------------------------------------------------------------------------
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.integers(0, 20), min_size=2, max_size=60), st.floats(0.05, 0.95))
+def test_time_split_puts_every_train_row_strictly_before_every_test_row(minutes, test_size):
+    df = pd.DataFrame({"timestamp": stamp(minutes)})
+    t = np.asarray(minutes)
+    if len(set(minutes)) == 1:
+        with pytest.raises(ValueError, match="all rows tie"):
+            time_split(df, test_size=test_size)
+        return
+    train, test = time_split(df, test_size=test_size)
+    assert sorted(np.concatenate([train, test]).tolist()) == list(range(len(t)))
+    assert len(train) and len(test)
+    assert t[train].max() < t[test].min()
+    n_test = min(max(int(np.ceil(test_size * len(t))), 1), len(t) - 1)
+    cut = np.sort(t)[len(t) - n_test]
+    if cut == t.min():  # the cut fell on the earliest time: its ties train, all later rows test
+        assert (t[train] == cut).all() and (t[test] > cut).all()
+    else:  # the cut row and its ties test, nothing more
+        assert t[test].min() == cut and len(test) >= n_test
+
+
+def test_time_split_on_the_world_gives_the_latest_fifth(world):
+    shuffled = world.sample(frac=1.0, random_state=1)
+    train, test = time_split(shuffled, test_size=0.2)
+    assert len(test) == 6_000  # whole-second times: no tie at the cut here
+    assert shuffled["timestamp"].iloc[train].max() < shuffled["timestamp"].iloc[test].min()
+    assert set(shuffled["transaction_id"].iloc[test]) == set(range(24_000, 30_000))
+
+
+@pytest.mark.parametrize("test_size", [0.0, 1.0, -0.1, 1.5])
+def test_time_split_rejects_a_fraction_outside_zero_one(test_size):
+    df = pd.DataFrame({"timestamp": stamp([0, 1, 2])})
+    with pytest.raises(ValueError, match=r"test_size must be in \(0.0, 1.0\); got"):
+        time_split(df, test_size=test_size)
+
+
+def test_time_split_rejects_missing_or_bad_time_columns():
+    df = pd.DataFrame({"timestamp": stamp([0, 1, 2]), "x": [1, 2, 3]})
+    with pytest.raises(ValueError, match="time must name a column of df; got 'ts'"):
+        time_split(df, time="ts")
+    with pytest.raises(TypeError, match=r"df\['x'\] must have a datetime64 dtype; got int64"):
+        time_split(df, time="x")
+    with pytest.raises(ValueError, match=r"must have no missing times; got 1 NaT"):
+        time_split(df.assign(timestamp=pd.Series(stamp([0, 1, 2])).where([True, False, True])))
+    with pytest.raises(ValueError, match="must be timezone-naive"):
+        time_split(df.assign(timestamp=pd.Series(stamp([0, 1, 2])).dt.tz_localize("UTC")))
+    with pytest.raises(TypeError, match="df must be a pandas DataFrame"):
+        time_split(np.zeros(3))
+
+
+def test_time_series_cv_is_scikit_learns_on_sorted_data_and_drops_ties():
+    df = pd.DataFrame({"timestamp": stamp(np.arange(30))})
+    ours = time_series_cv(df, n_splits=4, gap=2)
+    theirs = list(TimeSeriesSplit(4, gap=2).split(np.arange(30)))
+    assert [(a.tolist(), b.tolist()) for a, b in ours] == [(a.tolist(), b.tolist()) for a, b in theirs]
+    tied = pd.DataFrame({"timestamp": stamp([0, 1, 2, 2, 3, 4])})  # TimeSeriesSplit(2) cuts between the two 2s
+    (train, test), _ = time_series_cv(tied, n_splits=2)
+    assert train.tolist() == [0, 1] and test.tolist() == [2, 3]
+    assert all(tied["timestamp"].iloc[tr].max() < tied["timestamp"].iloc[te].min() for tr, te in time_series_cv(tied, n_splits=2))
+
+
+def test_time_series_cv_is_a_valid_cv_argument(world):
+    df = world.iloc[:3000]
+    X, y = transaction_features(df), df["is_fraud"]
+    scores = cross_val_score(LogisticRegression(max_iter=500), X, y, cv=time_series_cv(df, n_splits=3), scoring="roc_auc")
+    assert len(scores) == 3 and np.all((scores > 0) & (scores <= 1))
+
+
+def test_time_series_cv_rejects_unsorted_rows():
+    df = pd.DataFrame({"timestamp": stamp([0, 2, 1, 3, 4, 5])})
+    with pytest.raises(ValueError, match=r"must be sorted in non-decreasing order .* decrease at row 2"):
+        time_series_cv(df, n_splits=2)
+    with pytest.raises(ValueError, match="n_splits must be >= 2; got 1"):
+        time_series_cv(df.sort_values("timestamp"), n_splits=1)
+
+
+def test_group_split_is_group_shuffle_split_and_keeps_groups_apart(world):
+    train, test = group_split(world, group="user_id", test_size=0.25, random_state=3)
+    ref_train, ref_test = next(GroupShuffleSplit(1, test_size=0.25, random_state=3).split(world, groups=world["user_id"]))
+    assert train.tolist() == sorted(ref_train.tolist()) and test.tolist() == sorted(ref_test.tolist())
+    assert not set(world["user_id"].iloc[train]) & set(world["user_id"].iloc[test])
+    assert len(train) + len(test) == len(world)
+
+
+def test_group_kfold_folds_partition_rows_and_keep_groups_apart(world):
+    df = world.iloc[:5000]
+    folds = group_kfold(df, n_splits=4, stratify="is_fraud", random_state=0)
+    assert sorted(np.concatenate([te for _, te in folds]).tolist()) == list(range(len(df)))
+    for train, test in folds:
+        assert not set(df["user_id"].iloc[train]) & set(df["user_id"].iloc[test])
+    ref = StratifiedGroupKFold(4, shuffle=True, random_state=0).split(df, df["is_fraud"], df["user_id"])
+    assert [te.tolist() for _, te in folds] == [sorted(te.tolist()) for _, te in ref]
+    plain = group_kfold(df, n_splits=4)
+    assert [len(te) for _, te in plain] != [] and all(len(te) > 0.15 * len(df) for _, te in plain)
+
+
+def test_group_splits_reject_an_absent_or_incomplete_group_column():
+    df = pd.DataFrame({"user_id": [1, 1, 2, 3], "y": [0, 1, 0, 1]})
+    with pytest.raises(ValueError, match=r"group must name a column of df; got 'card_id'; df has \['user_id', 'y'\]"):
+        group_split(df, group="card_id")
+    with pytest.raises(ValueError, match="group must name a column of df; got 'card_id'"):
+        group_kfold(df, group="card_id")
+    with pytest.raises(ValueError, match=r"df\['user_id'\] must have no missing groups; got 1"):
+        group_split(df.assign(user_id=[1.0, None, 2.0, 3.0]))
+    with pytest.raises(ValueError, match="n_splits must be <= 3; got 4"):
+        group_kfold(df, n_splits=4)
+    with pytest.raises(ValueError, match="at least 2 groups"):
+        group_split(df.assign(user_id=1))
+    with pytest.raises(ValueError, match=r"test_size must be in \(0.0, 1.0\); got 1.0"):
+        group_split(df, test_size=1.0)
+
+
+def test_label_available_split_trains_only_on_labels_known_by_the_cutoff(world):
+    cutoff = pd.Timestamp("2024-05-01")
+    train, test = label_available_split(world, cutoff=cutoff)
+    assert (world["label_known_at"].iloc[train] <= cutoff).all()
+    assert (world["timestamp"].iloc[test] > cutoff).all()
+    pending = (world["timestamp"] <= cutoff) & (world["label_known_at"] > cutoff)
+    assert pending.sum() > 0 and not set(np.flatnonzero(pending)) & set(train.tolist() + test.tolist())
+    assert len(train) + len(test) + pending.sum() == len(world)
+    # the selection effect documented: recent known labels are fraud only (chargebacks come before 60 days)
+    recent = world.iloc[train]["timestamp"] > cutoff - pd.Timedelta(days=60)
+    assert world["is_fraud"].iloc[train][recent].mean() == 1.0
+    _, short = label_available_split(world, cutoff=cutoff, horizon="7D")
+    assert (world["timestamp"].iloc[short] <= cutoff + pd.Timedelta(days=7)).all() and len(short) < len(test)
+
+
+def test_label_available_split_rejects_bad_input():
+    df = pd.DataFrame({"timestamp": stamp([0, 10, 20]), "label_known_at": stamp([5, 5, 25])})
+    with pytest.raises(ValueError, match=r"df\['label_known_at'\] must not be before df\['timestamp'\] .*the first at row 1"):
+        label_available_split(df, cutoff="2024-01-01 00:06")
+    ok = df.assign(label_known_at=stamp([5, 15, 25]))
+    with pytest.raises(TypeError, match="cutoff must be a date string"):
+        label_available_split(ok, cutoff=5)
+    with pytest.raises(ValueError, match="no label of df is known by cutoff"):
+        label_available_split(ok, cutoff="2023-12-31")
+    with pytest.raises(ValueError, match="no row of df comes after cutoff"):
+        label_available_split(ok, cutoff="2024-02-01")
+    with pytest.raises(ValueError, match="label_time must name a column of df; got 'label_time'"):
+        label_available_split(ok, cutoff="2024-01-01 00:06", label_time="label_time")
+
+
+# --- point-in-time joins ----------------------------------------------------------------------------
+
+
+def pit_reference(lk, lt, fk, ft, exact=True, tol=None):
+    """Row i: the position of the feature row with key lk[i] and the latest ft <= lt[i] (ties: later position)."""
+    out = []
+    for k, t in zip(lk, lt):
+        best = -1
+        for j, (k2, t2) in enumerate(zip(fk, ft)):
+            if k2 == k and (t2 <= t if exact else t2 < t) and (best < 0 or t2 >= ft[best]):
+                best = j
+        if best >= 0 and tol is not None and t - ft[best] > tol:
+            best = -1
+        out.append(best)
+    return np.array(out)
+
+
+def latest_reference(lk, fk, ft):
+    out = []
+    for k in lk:
+        js = [j for j in range(len(fk)) if fk[j] == k]
+        out.append(max(js, key=lambda j: (ft[j], j)) if js else -1)
+    return np.array(out)
+
+
+join_strategy = st.tuples(
+    st.lists(st.tuples(st.integers(0, 3), st.integers(0, 12)), min_size=0, max_size=25),  # labels (key, minute)
+    st.lists(st.tuples(st.integers(0, 4), st.integers(0, 12)), min_size=0, max_size=30),  # features (key, minute)
+)
+
+
+def frames(label_rows, feature_rows):
+    lk, lt = (np.array([r[i] for r in label_rows], dtype=np.int64) for i in (0, 1))
+    fk, ft = (np.array([r[i] for r in feature_rows], dtype=np.int64) for i in (0, 1))
+    labels = pd.DataFrame({"user_id": lk, "timestamp": stamp(lt)}, index=np.arange(len(lk))[::-1] + 100)
+    features = pd.DataFrame({"user_id": fk, "feature_time": stamp(ft), "value": np.arange(len(fk), dtype=np.int64) * 10})
+    return labels, features, lk, lt, fk, ft
+
+
+@settings(max_examples=150, deadline=None)
+@given(join_strategy, st.booleans(), st.sampled_from([None, 3]))
+def test_point_in_time_join_never_joins_a_feature_from_after_the_label(rows, exact, tol):
+    labels, features, lk, lt, fk, ft = frames(*rows)
+    expected = pit_reference(lk, lt, fk, ft, exact, tol)
+    tolerance = None if tol is None else pd.Timedelta(minutes=tol)
+    results = [point_in_time_join(labels, features, engine=e, allow_exact_matches=exact, tolerance=tolerance)
+               for e in ("pandas", "duckdb")]
+    for out in results:
+        assert out.index.tolist() == labels.index.tolist()
+        matched = out["feature_time"].notna()
+        assert (out["feature_time"][matched] <= out["timestamp"][matched]).all()
+        if not exact:
+            assert (out["feature_time"][matched] < out["timestamp"][matched]).all()
+        got = np.where(matched, out["value"].fillna(-10).to_numpy() // 10, -1).astype(np.int64)
+        assert got.tolist() == expected.tolist()
+    pd.testing.assert_frame_equal(results[0], results[1])
+
+
+@settings(max_examples=80, deadline=None)
+@given(join_strategy)
+def test_naive_latest_join_takes_the_latest_value_whatever_the_label_time(rows):
+    labels, features, lk, lt, fk, ft = frames(*rows)
+    out = naive_latest_join(labels, features)
+    got = np.where(out["feature_time"].notna(), out["value"].fillna(-10).to_numpy() // 10, -1).astype(np.int64)
+    assert got.tolist() == latest_reference(lk, fk, ft).tolist()
+
+
+def test_point_in_time_join_matches_merge_asof_with_tolerance_on_unsorted_string_keys():
+    rng = np.random.default_rng(0)
+    n_l, n_f = 2_000, 5_000
+    labels = pd.DataFrame({"card": rng.choice(["a", "b", "c", "d"], n_l), "timestamp": stamp(rng.integers(0, 10_000, n_l))})
+    features = pd.DataFrame({"card": rng.choice(["a", "b", "c", "e"], n_f), "feature_time": stamp(rng.permutation(10_000)[:n_f]),
+                             "x": rng.normal(size=n_f)})
+    ours = point_in_time_join(labels, features, on="card", tolerance="30min")
+    ref = pd.merge_asof(labels.reset_index().sort_values("timestamp"), features.sort_values("feature_time"),
+                        left_on="timestamp", right_on="feature_time", by="card", tolerance=pd.Timedelta("30min"))
+    ref = ref.set_index("index").sort_index()
+    np.testing.assert_array_equal(ours["x"].to_numpy(), ref["x"].to_numpy())
+    assert ours["x"].isna().mean() > 0.2  # "d" never has features and tolerance drops stale ones
+    pd.testing.assert_frame_equal(ours, point_in_time_join(labels, features, on="card", tolerance="30min", engine="duckdb"))
+
+
+def test_point_in_time_join_suffixes_a_column_both_frames_have():
+    labels = pd.DataFrame({"user_id": [1], "timestamp": stamp([5])})
+    features = pd.DataFrame({"user_id": [1, 1], "timestamp": stamp([1, 9]), "x": [1.0, 2.0]})
+    out = point_in_time_join(labels, features, feature_time="timestamp")
+    assert list(out.columns) == ["user_id", "timestamp", "timestamp_feature", "x"]
+    assert out["x"].tolist() == [1.0] and naive_latest_join(labels, features, feature_time="timestamp")["x"].tolist() == [2.0]
+
+
+def test_point_in_time_join_rejects_bad_input():
+    labels = pd.DataFrame({"user_id": [1], "timestamp": stamp([5])})
+    features = pd.DataFrame({"user_id": [1], "feature_time": stamp([1]), "x": [1.0]})
+    with pytest.raises(ValueError, match="on must name a column of features; got 'card'"):
+        point_in_time_join(labels.assign(card=1), features, on="card")
+    with pytest.raises(ValueError, match="feature_time must name a column of features; got 'ts'"):
+        point_in_time_join(labels, features, feature_time="ts")
+    with pytest.raises(ValueError, match="engine must be one of 'pandas', 'duckdb'; got 'spark'"):
+        point_in_time_join(labels, features, engine="spark")
+    with pytest.raises(ValueError, match=r"features\['feature_time'\] must have no missing times; got 1 NaT"):
+        point_in_time_join(labels, features.assign(feature_time=pd.NaT).astype({"feature_time": "datetime64[ns]"}))
+    with pytest.raises(ValueError, match="tolerance must be a positive duration"):
+        point_in_time_join(labels, features, tolerance="-1h")
+    with pytest.raises(ValueError, match=r"labels\['user_id'\] must have no missing keys"):
+        point_in_time_join(labels.assign(user_id=[None]), features)
+    with pytest.raises(TypeError, match="must hold comparable keys"):
+        point_in_time_join(labels.assign(user_id=["1"]), features)
+    with pytest.raises(TypeError, match="allow_exact_matches must be True or False; got 1"):
+        point_in_time_join(labels, features, allow_exact_matches=1)
+
+
+def test_chargeback_log_counts_each_cards_known_chargebacks(world):
+    log = chargeback_log(world)
+    fraud = world[world["is_fraud"] == 1]
+    assert len(log) == len(fraud) and log["feature_time"].is_monotonic_increasing
+    last = log.groupby("user_id")["chargebacks"].max()
+    assert last.to_dict() == fraud.groupby("user_id").size().to_dict()
+    # point in time, a row never sees its own chargeback; the export snapshot always does
+    labels = world[["user_id", "timestamp"]]
+    pit = point_in_time_join(labels, log)["chargebacks"].fillna(0)
+    naive = naive_latest_join(labels, log)["chargebacks"].fillna(0)
+    own = world["is_fraud"] == 1
+    assert (naive[own] >= 1).all() and (pit <= naive).all() and (pit[own] < naive[own]).all()
+
+
+# --- the scan ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def scan_data(world):
+    """The world's features split by time, with three planted leaks beside clean copies."""
+    df = world
+    X = transaction_features(df)
+    X["merchant_category"] = df["merchant_category"].to_numpy()  # a categorical column goes through the scan too
+    X["timestamp"] = df["timestamp"].to_numpy()
+    X["feature_time"] = df["timestamp"].to_numpy() - np.timedelta64(1, "h")  # computed an hour before: fine
+    y = df["is_fraud"].to_numpy()
+    train, test = time_split(df)
+    return X, y, train, test, df
+
+
+def test_scan_raises_no_flag_on_a_clean_set(scan_data):
+    X, y, train, test, _ = scan_data
+    scan = leakage_scan(X.iloc[train], y[train], X.iloc[test], time="feature_time", label_time="timestamp")
+    assert not scan["flagged"].any(), scan[scan["flagged"]]
+    power = scan[scan["check"] == "predictive_power"]
+    assert set(power["feature"]) == set(X.columns) - {"timestamp", "feature_time"}
+    assert power["value"].max() < 0.9 and power["value"].is_monotonic_decreasing
+    assert scan.set_index("check").loc["duplicate_rows", "value"] == 0.0
+
+
+def test_scan_finds_each_planted_leak(scan_data):
+    X, y, train, test, df = scan_data
+    leaky = X.copy()
+    leaky["days_to_label"] = ((df["label_known_at"] - df["timestamp"]).dt.total_seconds() / 86400).to_numpy()  # proxy
+    status = np.where(y == 1, "charged_back", "ok").astype(object)
+    status[np.random.default_rng(0).random(len(y)) < 0.02] = "ok"
+    leaky["case_status"] = status  # a categorical proxy
+    future = np.arange(len(y)) % 100 == 0  # 1% of the feature times come from the future
+    leaky["feature_time"] = leaky["feature_time"].where(~future, df["label_known_at"].to_numpy())
+    X_test = pd.concat([leaky.iloc[test], leaky.iloc[train[:300]]])  # 300 training rows copied into the test set
+    scan = leakage_scan(leaky.iloc[train], y[train], X_test, time="feature_time", label_time="timestamp")
+    flagged = scan[scan["flagged"]]
+    assert set(zip(flagged["check"], flagged["feature"])) == {
+        ("predictive_power", "days_to_label"), ("predictive_power", "case_status"),
+        ("duplicate_rows", "<all>"), ("future_timestamp", "feature_time")}
+    dup = scan.set_index("check").loc["duplicate_rows"]
+    assert dup["value"] == pytest.approx(300 / len(X_test))
+    late = scan.set_index("check").loc["future_timestamp", "value"]
+    assert late == pytest.approx((future.sum() + future[train[:300]].sum()) / (len(y) + 300))
+
+
+def test_scan_keeps_a_random_id_near_chance():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 2000)
+    X = pd.DataFrame({"row_id": rng.permutation(2000), "noise": rng.normal(size=2000)})
+    scan = leakage_scan(X, y)
+    assert scan["value"].max() < 0.56 and not scan["flagged"].any()  # 0.5 +- 3 standard errors of an AUC on 2000 rows
+
+
+def test_scan_rejects_bad_input():
+    X = pd.DataFrame({"a": np.arange(20.0), "t": stamp(np.arange(20))})
+    y = np.arange(20) % 2
+    with pytest.raises(ValueError, match=r"y_train must have one label per row of X_train \(20\); got 19"):
+        leakage_scan(X, y[:19])
+    with pytest.raises(ValueError, match="time and label_time must be given together"):
+        leakage_scan(X, y, time="t")
+    with pytest.raises(ValueError, match="label_time must name a column of X_train; got 'when'"):
+        leakage_scan(X, y, time="t", label_time="when")
+    with pytest.raises(ValueError, match=r"auc_threshold must be in \(0.5, 1.0\]; got 1.2"):
+        leakage_scan(X, y, auc_threshold=1.2)
+    with pytest.raises(ValueError, match="X_test must have the columns of X_train"):
+        leakage_scan(X, y, X[["t", "a"]])
+    with pytest.raises(ValueError, match="y_train must hold only 0 and 1"):
+        leakage_scan(X, y + 1)
+    with pytest.raises(ValueError, match=r"at least cv=5 rows of each class; got \[18, 2\]"):
+        leakage_scan(X, (np.arange(20) < 2).astype(int))
+
+
+# --- the zoo ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def zoo(world):
+    return leakage_zoo(world, random_state=0)
+
+
+def test_zoo_has_one_row_per_case_and_metric(zoo):
+    assert list(zoo.columns) == ["case", "metric", "inflated", "honest", "gap", "leaky_setup", "honest_setup"]
+    assert len(zoo) == 2 * len(ZOO_CASES)
+    np.testing.assert_allclose(zoo["gap"], zoo["inflated"] - zoo["honest"])
+    assert zoo[["inflated", "honest"]].apply(lambda c: c.between(0, 1).all()).all()
+
+
+def test_every_leak_but_scaling_inflates_the_score(zoo):
+    scaling = zoo["case"] == "scaling before split"
+    assert (zoo.loc[~scaling, "gap"] > 0).all(), zoo
+    # the label proxy and the future feature inflate ROC-AUC by more than 3 standard errors (about 0.015 here)
+    big = zoo[zoo["case"].isin(["proxy of the label", "feature from after the label"]) & (zoo["metric"] == "roc_auc")]
+    assert (big["gap"] > 0.05).all()
+    assert (zoo.loc[scaling, "gap"].abs() < 0.01).all()  # documented: scaling with whole-data statistics barely leaks here
+
+
+def test_zoo_case_functions_agree_with_the_zoo(world, zoo):
+    one = ZOO_CASES["label_proxy"](world, random_state=0)
+    pd.testing.assert_frame_equal(one, zoo[zoo["case"] == "proxy of the label"].reset_index(drop=True))
+
+
+def test_zoo_rejects_bad_input(world):
+    with pytest.raises(ValueError, match="cases must be one of"):
+        leakage_zoo(world, cases=["unknown"])
+    with pytest.raises(ValueError, match="metrics must be one of 'roc_auc', 'average_precision'; got 'f1'"):
+        leakage_zoo(world, cases=["label_proxy"], metrics="f1")
+    with pytest.raises(ValueError, match=r"df must be a transactions frame .*; missing columns \['label_known_at'\]"):
+        leakage_zoo(world.drop(columns="label_known_at"), cases=["label_proxy"])
+    with pytest.raises(TypeError, match="estimator must be a scikit-learn classifier"):
+        leakage_zoo(world, cases=["label_proxy"], estimator="hgb")
+    with pytest.raises(ValueError, match=r"test_size must be in \(0.0, 1.0\); got 0.0"):
+        leakage_zoo(world, cases=["label_proxy"], test_size=0.0)
