@@ -7,13 +7,14 @@ STAMP  := $(VENV)/.installed-stamp
 # On Python 3.10 those pins do not exist; the newest versions for 3.10 are installed instead.
 LOCK   := $(shell $(PYTHON) -c 'import sys; print("-c constraints.txt" if sys.version_info >= (3, 11) else "")' 2>/dev/null)
 
-.PHONY: help setup lab test outputs html bench lock clean
+.PHONY: help setup lab test outputs html student bench lock clean
 
 help:
 	@echo "make lab      set up .venv if needed and open the course in JupyterLab"
 	@echo "make test     set up .venv if needed and run every test (unit tests, doctests, every notebook)"
 	@echo "make outputs  re-execute every notebook in place (the only way stored outputs are made)"
 	@echo "make html     execute every notebook into build/html, a browsable edition with an index"
+	@echo "make student  write a student edition into build/student: solution cells blanked, no outputs"
 	@echo "make bench    time and measure memory of every notebook and of the data generator"
 	@echo "make lock     re-pin constraints.txt to what .venv has now"
 
@@ -36,6 +37,9 @@ outputs: $(STAMP)
 
 html: $(STAMP)
 	$(BIN)/python tools/notebooks.py html
+
+student: $(STAMP)
+	$(BIN)/python tools/notebooks.py student
 
 bench: $(STAMP)
 	$(BIN)/python tools/bench.py

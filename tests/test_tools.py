@@ -50,3 +50,19 @@ def test_html_edition_has_an_index_linking_every_notebook(tmp_path):
     page = (out / "01_one.html").read_text()
     assert "42" in page, "the page shows the executed output"
     assert 'href="02_two.html"' in page and "02_two.ipynb" not in page
+
+
+def test_student_edition_blanks_solutions_and_keeps_checks(tmp_path):
+    from tools.notebooks import cmd_student
+
+    solution = nbformat.v4.new_code_cell("answer = 42", execution_count=1, metadata={"tags": ["solution"]})
+    solution.outputs = [nbformat.v4.new_output("execute_result", data={"text/plain": "42"}, execution_count=1)]
+    checker = nbformat.v4.new_code_cell('check("1.1", answer)', execution_count=2)
+    nb = _notebook(nbformat.v4.new_markdown_cell("# Chapter 1: One"), solution, checker)
+    nbformat.write(nb, tmp_path / "01_one.ipynb")
+    cmd_student(tmp_path / "student", [tmp_path / "01_one.ipynb"])
+    student = nbformat.read(tmp_path / "student" / "01_one.ipynb", as_version=4)
+    code = [c for c in student.cells if c.cell_type == "code"]
+    assert "42" not in code[0].source and code[0].source.startswith("# Your solution here")
+    assert code[1].source == 'check("1.1", answer)'
+    assert all(not c.outputs and c.execution_count is None for c in code)

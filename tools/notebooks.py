@@ -3,6 +3,7 @@
     python tools/notebooks.py execute [NOTEBOOK ...]   # re-run in place; twice in a row leaves git clean
     python tools/notebooks.py html [--out build/html]   # execute copies and write an HTML edition + index
     python tools/notebooks.py lab                       # JupyterLab whose kernels get the same environment
+    python tools/notebooks.py student [--out build/student]  # a student edition: solutions blanked, no outputs
 
 Cells whose outputs vary between runs (wall-clock timings, marked NBVAL_IGNORE_OUTPUT) are executed but
 their outputs are not stored in place: the HTML edition and a reader's own run show them. Both run kernels with KERNEL_ENV, the same environment the tests give nbval's kernels (conftest.py),
@@ -125,6 +126,23 @@ def cmd_html(out: Path, paths: list[Path] | None = None) -> None:
     print(f"wrote {out / 'index.html'} linking {len(rows)} notebooks")
 
 
+def cmd_student(out: Path, paths: list[Path] | None = None) -> None:
+    """Write a student edition: every cell tagged ``solution`` emptied, all outputs cleared; checks stay."""
+    import nbformat
+
+    out.mkdir(parents=True, exist_ok=True)
+    for path in paths or notebook_paths():
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            if "solution" in cell.get("metadata", {}).get("tags", []):
+                cell.source = "# Your solution here: the check cell below uses the name it needs.\n"
+            cell.outputs, cell.execution_count = [], None
+        nbformat.write(nb, out / path.name)
+    print(f"wrote the student edition of {len(paths or notebook_paths())} notebooks to {out}")
+
+
 def cmd_lab() -> None:
     """Open JupyterLab on the index, its kernels in KERNEL_ENV so a reader sees the stored numbers."""
     apply_kernel_env()
@@ -141,11 +159,15 @@ def main(argv: list[str] | None = None) -> None:
     ht = sub.add_parser("html", help="build the HTML edition")
     ht.add_argument("--out", type=Path, default=ROOT / "build" / "html")
     sub.add_parser("lab", help="open the course in JupyterLab")
+    st = sub.add_parser("student", help="write a student edition (solutions blanked)")
+    st.add_argument("--out", type=Path, default=ROOT / "build" / "student")
     args = parser.parse_args(argv)
     if args.command == "execute":
         cmd_execute(args.notebooks)
     elif args.command == "html":
         cmd_html(args.out)
+    elif args.command == "student":
+        cmd_student(args.out)
     else:
         cmd_lab()
 
