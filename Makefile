@@ -23,7 +23,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet $(LOCK) -e ".[course,test]"
+	$(BIN)/python -m pip install --quiet $(LOCK) -e ".[course,test,tracking]"
 	touch $(STAMP)
 
 lab: $(STAMP)
