@@ -350,3 +350,29 @@ def _largest_inflation_factor(answer: Any, *, zoo: Any) -> tuple[bool, str]:
     if answer in factor.index:
         return False, f"{answer} inflated PR-AUC {factor[answer]:.1f} times; another case did more."
     return False, f"the answer must be one of the zoo's cases: {', '.join(factor.index)}."
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Chapter 6b: Offline evaluation
+
+
+@exercise("6b.1")
+def _expected_calibration_error(answer: Any, *, y_true: Any, y_prob: Any) -> tuple[bool, str]:
+    if not _is_number(answer):
+        return False, f"the answer must be a number; got {type(answer).__name__}."
+    y, p = np.asarray(y_true, dtype=float), np.asarray(y_prob, dtype=float)
+    bins = np.clip((p * 10).astype(int), 0, 9)  # 10 equal-width bins, written out independently of the helper
+    ece = sum(abs(p[bins == b].mean() - y[bins == b].mean()) * (bins == b).mean() for b in range(10) if (bins == b).any())
+    if abs(answer - ece) < 1e-9:
+        return True, f"ECE = {ece:.3f}: on average the predicted probability is off by {ece:.1%} from the observed rate."
+    return False, f"{answer:.4f} is not the ECE of these probabilities with 10 equal-width bins."
+
+
+@exercise("6b.2")
+def _pooled_success_rate(answer: Any) -> tuple[bool, str]:
+    if not _is_number(answer):
+        return False, f"the answer must be a rate; got {type(answer).__name__}."
+    rate = (234 + 55) / (270 + 80)  # Charig et al. 1986, treatment B: small and large stones pooled
+    if abs(answer - rate) < 1e-9:
+        return True, f"B succeeds in {rate:.1%} of all cases, more than A's {(81 + 192) / (87 + 263):.1%}, though A wins each stone size."
+    return False, f"{answer:.3f} is not B's pooled success rate (successes over patients, both stone sizes)."
