@@ -376,3 +376,30 @@ def _pooled_success_rate(answer: Any) -> tuple[bool, str]:
     if abs(answer - rate) < 1e-9:
         return True, f"B succeeds in {rate:.1%} of all cases, more than A's {(81 + 192) / (87 + 263):.1%}, though A wins each stone size."
     return False, f"{answer:.3f} is not B's pooled success rate (successes over patients, both stone sizes)."
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Chapter 6a: Model development
+
+
+@exercise("6a.1")
+def _five_voters(answer: Any) -> tuple[bool, str]:
+    from math import comb
+
+    if not _is_number(answer):
+        return False, f"the answer must be a probability; got {type(answer).__name__}."
+    exact = sum(comb(5, k) * 0.7**k * 0.3 ** (5 - k) for k in (3, 4, 5))  # at least 3 of 5 right
+    if abs(answer - exact) < 1e-9:
+        return True, f"five independent 70% voters are right {exact:.1%} of the time (three: 78.4%)."
+    return False, f"{answer:.4f} is not P(at least 3 of 5 independent voters are right)."
+
+
+@exercise("6a.2")
+def _best_learning_rate(answer: Any, *, runs: Any) -> tuple[bool, str]:
+    if not _is_number(answer):
+        return False, f"the answer must be a learning rate; got {type(answer).__name__}."
+    best = runs.loc[runs["metrics.pr_auc"].astype(float).idxmax()]
+    rate = float(best["params.learning_rate"])
+    if np.isclose(answer, rate):
+        return True, f"learning rate {rate} won with PR-AUC {float(best['metrics.pr_auc']):.3f} (run {best['run_name']})."
+    return False, f"learning rate {answer} is not the best logged run's."
