@@ -7,6 +7,7 @@ form ``"<name> must be <what is accepted>; got <what was given>"``.
 
 from __future__ import annotations
 
+import datetime as _dt
 import numbers
 from typing import Any
 
@@ -128,3 +129,21 @@ def check_same_length(**arrays: np.ndarray) -> None:
     lengths = {k: len(v) for k, v in arrays.items()}
     if len(set(lengths.values())) > 1:
         raise ValueError("arguments must have the same length; got " + ", ".join(f"{k}={n}" for k, n in lengths.items()))
+
+
+def check_duration(name: str, value: Any) -> "pd.Timedelta":  # noqa: F821 (pandas is imported lazily)
+    """A positive duration: a pandas offset string ("10min", "30D"), a Timedelta, timedelta or timedelta64."""
+    import pandas as pd  # here, so that modules needing only numpy stay cheap to import
+
+    if not isinstance(value, (str, pd.Timedelta, _dt.timedelta, np.timedelta64)):
+        raise TypeError(
+            f"{name} must be a duration such as '10min', a pandas.Timedelta or a datetime.timedelta; "
+            f"got {_show(value)} of type {type(value).__name__}"
+        )
+    try:
+        td = pd.Timedelta(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a duration such as '10min' or '30D'; got {_show(value)}") from None
+    if td is pd.NaT or td <= pd.Timedelta(0):
+        raise ValueError(f"{name} must be a positive duration; got {_show(value)}")
+    return td

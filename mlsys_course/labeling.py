@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ._validation import (
+    check_duration,
     RandomState,
     _show,
     check_array,
@@ -43,7 +44,7 @@ from ._validation import (
     check_real,
     check_same_length,
 )
-from .streaming import Duration, _check_duration, _label, window_count_batch
+from .streaming import Duration, _label, window_count_batch
 
 __all__ = [
     "ABSTAIN",
@@ -167,7 +168,7 @@ def labels_at(
     >>> labels_at(events, window="5min").tolist()
     [1, 0, 0]
     """
-    window = _check_duration("window", window)
+    window = check_duration("window", window)
     y, delay = _delays(events, event_time, label_time, positive)
     return pd.Series((y & (delay <= window.value)).astype(np.int64), index=events.index, name="label")
 
@@ -220,7 +221,7 @@ def label_window_report(
     """
     if isinstance(windows, (str, bytes)) or not isinstance(windows, Sequence) or len(windows) == 0:
         raise TypeError(f"windows must be a non-empty list of durations such as ['5min', '1h']; got {_show(windows)}")
-    spans = [_check_duration(f"windows[{i}]", w) for i, w in enumerate(windows)]
+    spans = [check_duration(f"windows[{i}]", w) for i, w in enumerate(windows)]
     y, delay = _delays(events, event_time, label_time, positive)
     positives = int(y.sum())
     rows = []

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from ._validation import (
+    check_duration,
     RandomState,
     _show,
     check_binary_labels,
@@ -117,19 +118,6 @@ def _times(frame: str, df: pd.DataFrame, column: str, *, allow_nat: bool = False
     return t
 
 
-def _check_duration(name: str, value: Any) -> pd.Timedelta:
-    if not isinstance(value, (str, pd.Timedelta, _dt.timedelta, np.timedelta64)):
-        raise TypeError(
-            f"{name} must be a duration such as '30D', a pandas.Timedelta or a datetime.timedelta; "
-            f"got {_show(value)} of type {type(value).__name__}"
-        )
-    try:
-        td = pd.Timedelta(value)
-    except ValueError:
-        raise ValueError(f"{name} must be a duration such as '30D' or '1h'; got {_show(value)}") from None
-    if td is pd.NaT or td <= pd.Timedelta(0):
-        raise ValueError(f"{name} must be a positive duration; got {_show(value)}")
-    return td
 
 
 def _check_bool(name: str, value: Any) -> bool:
@@ -452,7 +440,7 @@ def label_available_split(
     is_train = ~nat & (known <= cut)
     is_test = t > cut
     if horizon is not None:
-        is_test &= t <= cut + _check_duration("horizon", horizon).value
+        is_test &= t <= cut + check_duration("horizon", horizon).value
     if not is_train.any():
         raise ValueError(f"no label of df is known by cutoff {pd.Timestamp(cut)}; choose a later cutoff")
     if not is_test.any():
@@ -614,7 +602,7 @@ def point_in_time_join(
     lk, fk = _check_join(labels, features, on, label_time, feature_time, suffix)
     lt = _times("labels", labels, label_time)
     ft = _times("features", features, feature_time)
-    tol = None if tolerance is None else _check_duration("tolerance", tolerance).value
+    tol = None if tolerance is None else check_duration("tolerance", tolerance).value
     exact = _check_bool("allow_exact_matches", allow_exact_matches)
     check_choice("engine", engine, ENGINES)
 

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._validation import _show, check_binary_labels, check_choice, check_real
+from ._validation import _show, check_binary_labels, check_choice, check_duration, check_real
 
 __all__ = [
     "AGGS",
@@ -52,20 +52,6 @@ _UNITS = (("D", "DAY", 86_400_000_000_000), ("h", "HOUR", 3_600_000_000_000), ("
           ("s", "SECOND", 1_000_000_000), ("ms", "MILLISECOND", 1_000_000), ("us", "MICROSECOND", 1_000))
 
 
-def _check_duration(name: str, value: Any) -> pd.Timedelta:
-    """A positive duration: a pandas offset string ("10min"), a Timedelta, timedelta or timedelta64."""
-    if not isinstance(value, (str, pd.Timedelta, _dt.timedelta, np.timedelta64)):
-        raise TypeError(
-            f"{name} must be a duration such as '10min', a pandas.Timedelta or a datetime.timedelta; "
-            f"got {_show(value)} of type {type(value).__name__}"
-        )
-    try:
-        td = pd.Timedelta(value)
-    except ValueError:
-        raise ValueError(f"{name} must be a duration such as '10min' or '1h'; got {_show(value)}") from None
-    if td is pd.NaT or td <= pd.Timedelta(0):
-        raise ValueError(f"{name} must be a positive duration; got {_show(value)}")
-    return td
 
 
 def _label(td: pd.Timedelta) -> str:
@@ -125,7 +111,7 @@ def _values(df: pd.DataFrame, agg: str, value: Any) -> np.ndarray:
 
 def _prepare(df, key, time, window, agg, value, closed):
     _check_frame(df, {"key": key, "time": time} | ({"value": value} if agg == "sum" else {}))
-    window = _check_duration("window", window)
+    window = check_duration("window", window)
     check_choice("agg", agg, AGGS)
     check_choice("closed", closed, CLOSED)
     name = f"count_{_label(window)}" if agg == "count" else f"sum_{value}_{_label(window)}"
@@ -170,7 +156,7 @@ def window_query(window: Duration = "10min", *, agg: str = "count", closed: str 
            later_peers AS (PARTITION BY k, ts ORDER BY rn ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)
     ORDER BY rn
     """
-    window = _check_duration("window", window)
+    window = check_duration("window", window)
     check_choice("agg", agg, AGGS)
     check_choice("closed", closed, CLOSED)
     if window.value % 1_000:
@@ -320,7 +306,7 @@ class WindowCounter:
     """
 
     def __init__(self, window: Duration = "10min", *, closed: str = "right") -> None:
-        self.window = _check_duration("window", window)
+        self.window = check_duration("window", window)
         self.closed = check_choice("closed", closed, CLOSED)
         self._events: dict[Hashable, deque[tuple[int, float]]] = {}
         self._totals: dict[Hashable, float] = {}
@@ -468,7 +454,7 @@ def stale_batch_feature(
     >>> stale_batch_feature(events, refresh="1h").tolist()  # the 01:00 job saw the 00:55 and 00:58 events
     [1, 1, 3, 3]
     """
-    refresh = _check_duration("refresh", refresh)
+    refresh = check_duration("refresh", refresh)
     if not isinstance(include_current, (bool, np.bool_)):
         raise TypeError(f"include_current must be a bool; got {_show(include_current)}")
     window, k, t, v, name = _prepare(df, key, time, window, agg, value, closed)
@@ -558,7 +544,7 @@ def staleness_report(
     """
     if isinstance(refreshes, (str, bytes)) or not isinstance(refreshes, Sequence) or len(refreshes) == 0:
         raise TypeError(f"refreshes must be a non-empty sequence of durations such as ('1min', '1h'); got {_show(refreshes)}")
-    periods = [_check_duration(f"refreshes[{i}]", r) for i, r in enumerate(refreshes)]
+    periods = [check_duration(f"refreshes[{i}]", r) for i, r in enumerate(refreshes)]
     if len(set(periods)) < len(periods):
         raise ValueError(f"refreshes must not repeat an interval; got {_show(list(refreshes))}")
     _check_frame(df, {} if label is None else {"label": label})
@@ -571,7 +557,7 @@ def staleness_report(
     burst = (fresh if agg == "count" else window_count_batch(df, **common)).to_numpy() >= 2
     fresh = fresh.to_numpy()
     t = _times(df, time)
-    w = _check_duration("window", window).value
+    w = check_duration("window", window).value
     rows = []
     for period in periods:
         stale = stale_batch_feature(
