@@ -1,8 +1,20 @@
-"""Argument checks shared by every helper: bad input gets a clear error naming the argument.
+"""The package's one set of argument contracts: bad input gets a clear error naming the argument.
 
 Each check returns the validated value (converted only where the conversion is lossless), or raises
 ``TypeError`` (wrong kind of thing) / ``ValueError`` (right kind, wrong value) with a message of the
 form ``"<name> must be <what is accepted>; got <what was given>"``.
+
+Contracts every module follows (modules never define their own copies of these checks):
+
+- ``random_state``: scikit-learn's meaning. Recipes default to None (fresh randomness); an int gives
+  the same result every time; a ``numpy.random.Generator`` is accepted too. Use
+  :func:`check_random_state` for numpy draws and :func:`check_seed` to hand a seed to scikit-learn or
+  imbalanced-learn (an int passes through unchanged, so results equal the library's with that int).
+- ``scoring``: scikit-learn's contract. A scorer name (``"average_precision"``), a callable
+  ``scorer(estimator, X, y)``, or None for the estimator's own ``score``; :func:`check_scoring` returns
+  the scorer. Several metrics: a list of names or a dict of name -> scorer (:func:`check_scorings`).
+- frames and columns: :func:`check_frame` (a DataFrame with unique column names) and
+  :func:`check_columns`; estimators: :func:`check_estimator`.
 """
 
 from __future__ import annotations
@@ -12,11 +24,13 @@ import numbers
 from typing import Any
 
 import numpy as np
+import pandas as pd
+from sklearn.metrics import get_scorer, get_scorer_names
 
 RandomState = int | np.random.Generator | None
 
 
-def _show(value: Any) -> str:
+def show(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -24,7 +38,7 @@ def _show(value: Any) -> str:
 def check_int(name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None) -> int:
     """An integer (not a bool, not a float) within ``[minimum, maximum]``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer; got {_show(value)} of type {type(value).__name__}")
+        raise TypeError(f"{name} must be an integer; got {show(value)} of type {type(value).__name__}")
     value = int(value)
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be >= {minimum}; got {value}")
@@ -44,7 +58,7 @@ def check_real(
 ) -> float:
     """A finite real number (not a bool) within the given bounds (closed unless ``*_open``)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number; got {_show(value)} of type {type(value).__name__}")
+        raise TypeError(f"{name} must be a real number; got {show(value)} of type {type(value).__name__}")
     value = float(value)
     if not np.isfinite(value):
         raise ValueError(f"{name} must be finite; got {value}")
@@ -66,22 +80,39 @@ def check_probability(name: str, value: Any, *, open_interval: bool = True) -> f
 def check_choice(name: str, value: Any, choices: tuple) -> Any:
     """One of ``choices``."""
     if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {_show(value)}")
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {show(value)}")
     return value
 
 
 def check_random_state(name: str, value: Any) -> np.random.Generator:
-    """An int seed, a ``numpy.random.Generator`` or None, returned as a Generator."""
+    """An int seed, a ``numpy.random.Generator`` or None, returned as a Generator (for numpy draws).
+
+    A Generator is returned as given (drawing from it advances the caller's generator)."""
     if value is None or isinstance(value, np.random.Generator):
         return np.random.default_rng(value)
+    return np.random.default_rng(check_seed(name, value))
+
+
+def check_seed(name: str, value: Any) -> int | None:
+    """An int seed for scikit-learn or imbalanced-learn: an int is kept, a Generator draws one, None stays None.
+
+    >>> check_seed("random_state", 7), check_seed("random_state", None)
+    (7, None)
+    """
+    if value is None:
+        return None
+    if isinstance(value, np.random.Generator):
+        return int(value.integers(2**31 - 1))
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(
-            f"{name} must be an int, a numpy.random.Generator or None; got {_show(value)} "
+            f"{name} must be an int, a numpy.random.Generator or None; got {show(value)} "
             f"of type {type(value).__name__}"
         )
     if value < 0:
         raise ValueError(f"{name} must be a non-negative int seed; got {value}")
-    return np.random.default_rng(int(value))
+    if value >= 2**32:
+        raise ValueError(f"{name} must be an int seed below 2**32 (scikit-learn's limit); got {value}")
+    return int(value)
 
 
 def check_array(
@@ -95,7 +126,7 @@ def check_array(
 ) -> np.ndarray:
     """An array-like of the given dimension, non-empty, numeric and finite unless told otherwise."""
     if isinstance(value, (str, bytes)) or np.isscalar(value):
-        raise TypeError(f"{name} must be array-like with {ndim} dimension(s); got {_show(value)}")
+        raise TypeError(f"{name} must be array-like with {ndim} dimension(s); got {show(value)}")
     arr = np.asarray(value)
     if arr.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimension(s); got shape {arr.shape}")
@@ -120,7 +151,7 @@ def check_binary_labels(name: str, value: Any) -> np.ndarray:
         raise TypeError(f"{name} must hold 0/1 labels; got dtype {arr.dtype}")
     bad = ~np.isin(arr, (0, 1))
     if bad.any():
-        raise ValueError(f"{name} must hold only 0 and 1; got {_show(np.unique(arr[bad])[:5].tolist())}")
+        raise ValueError(f"{name} must hold only 0 and 1; got {show(np.unique(arr[bad])[:5].tolist())}")
     return arr.astype(np.int8)
 
 
@@ -131,19 +162,168 @@ def check_same_length(**arrays: np.ndarray) -> None:
         raise ValueError("arguments must have the same length; got " + ", ".join(f"{k}={n}" for k, n in lengths.items()))
 
 
-def check_duration(name: str, value: Any) -> "pd.Timedelta":  # noqa: F821 (pandas is imported lazily)
+def check_duration(name: str, value: Any) -> pd.Timedelta:
     """A positive duration: a pandas offset string ("10min", "30D"), a Timedelta, timedelta or timedelta64."""
-    import pandas as pd  # here, so that modules needing only numpy stay cheap to import
-
     if not isinstance(value, (str, pd.Timedelta, _dt.timedelta, np.timedelta64)):
         raise TypeError(
             f"{name} must be a duration such as '10min', a pandas.Timedelta or a datetime.timedelta; "
-            f"got {_show(value)} of type {type(value).__name__}"
+            f"got {show(value)} of type {type(value).__name__}"
         )
     try:
         td = pd.Timedelta(value)
     except ValueError:
-        raise ValueError(f"{name} must be a duration such as '10min' or '30D'; got {_show(value)}") from None
+        raise ValueError(f"{name} must be a duration such as '10min' or '30D'; got {show(value)}") from None
     if td is pd.NaT or td <= pd.Timedelta(0):
-        raise ValueError(f"{name} must be a positive duration; got {_show(value)}")
+        raise ValueError(f"{name} must be a positive duration; got {show(value)}")
     return td
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """True or False (a numpy bool too); nothing else is read as a truth value."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False; got {show(value)} of type {type(value).__name__}")
+    return bool(value)
+
+
+def check_frame(name: str, value: Any, *, min_rows: int = 1, columns: Any = None) -> pd.DataFrame:
+    """A pandas DataFrame with unique column names, at least ``min_rows`` rows and the given ``columns``."""
+    if not isinstance(value, pd.DataFrame):
+        raise TypeError(f"{name} must be a pandas DataFrame; got {show(value)} of type {type(value).__name__}")
+    if len(value) < min_rows:
+        raise ValueError(f"{name} must have at least {min_rows} row(s); got {len(value)}")
+    duplicated = value.columns[value.columns.duplicated()].unique().tolist()
+    if duplicated:
+        raise ValueError(f"{name} must have unique column names; got repeated {show(duplicated)}")
+    if columns is not None:
+        check_columns("columns", value, columns, frame=name)
+    return value
+
+
+def check_column(name: str, df: Any, column: Any, *, frame: str = "df") -> Any:
+    """One column name of ``df`` (the argument is called ``name``; the frame's argument ``frame``)."""
+    if isinstance(column, (list, tuple, set, dict)) or column is None:
+        raise TypeError(f"{name} must be one column name of {frame}; got {show(column)}")
+    try:
+        present = column in df.columns
+    except TypeError:  # unhashable
+        present = False
+    if not present:
+        raise ValueError(f"{name} must be a column of {frame}; got {show(column)}; {frame} has {show(list(df.columns))}")
+    return column
+
+
+def check_columns(name: str, df: Any, columns: Any, *, frame: str = "df", min_len: int = 1) -> list:
+    """A list of distinct column names of ``df``; a single name (str) is refused, to avoid reading it letter by letter."""
+    if isinstance(columns, (str, bytes)) or not hasattr(columns, "__iter__") or isinstance(columns, dict):
+        raise TypeError(
+            f"{name} must be a list of column names; got {show(columns)} of type {type(columns).__name__}"
+        )
+    columns = list(columns)
+    if len(columns) < min_len:
+        raise ValueError(f"{name} must name at least {min_len} column(s) of {frame}; got {columns}")
+    unknown = [c for c in columns if not _hashable(c) or c not in df.columns]
+    if unknown:
+        raise ValueError(
+            f"{name} must be columns of {frame}; got unknown {show(unknown)}; {frame} has {show(list(df.columns))}"
+        )
+    if len(set(columns)) != len(columns):
+        raise ValueError(f"{name} must not repeat a column; got {show(columns)}")
+    return columns
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def check_estimator(name: str, value: Any, *, methods: tuple[str, ...] = ("fit",)) -> Any:
+    """A scikit-learn style estimator (``get_params`` and the given methods); returned as given, not cloned."""
+    if isinstance(value, type):
+        raise TypeError(f"{name} must be an estimator instance; got the class {value.__name__} (call it: {value.__name__}())")
+    missing = [m for m in ("get_params", *methods) if not callable(getattr(value, m, None))]
+    if missing:
+        raise TypeError(
+            f"{name} must be a scikit-learn estimator with {', '.join(('get_params', *methods))}; "
+            f"got {show(value)} of type {type(value).__name__}, which lacks {', '.join(missing)}"
+        )
+    return value
+
+
+def check_scoring(name: str, value: Any, *, allow_none: bool = True) -> Any:
+    """scikit-learn's ``scoring``: a scorer name, a callable ``scorer(estimator, X, y)``, or None.
+
+    Returns the scorer callable (None stays None: the estimator's own ``score``).
+
+    >>> check_scoring("scoring", "average_precision")
+    make_scorer(average_precision_score, response_method=('decision_function', 'predict_proba'))
+    """
+    if value is None:
+        if not allow_none:
+            raise ValueError(f"{name} must be a scorer name such as 'average_precision' or a callable; got None")
+        return None
+    if callable(value):
+        return value
+    if isinstance(value, str):
+        if value not in get_scorer_names():
+            raise ValueError(
+                f"{name} must be a scikit-learn scorer name such as 'average_precision', 'roc_auc' or 'r2' "
+                f"(sklearn.metrics.get_scorer_names()); got {value!r}"
+            )
+        return get_scorer(value)
+    raise TypeError(
+        f"{name} must be a scorer name (str), a callable scorer(estimator, X, y) or None; "
+        f"got {show(value)} of type {type(value).__name__}"
+    )
+
+
+def check_scorings(name: str, value: Any) -> dict:
+    """Several metrics in scikit-learn's multi-metric form: a name, a list of names, or a dict name -> scorer.
+
+    Returns a dict from metric name to scorer callable, in the order given.
+    """
+    if isinstance(value, str):
+        return {value: check_scoring(name, value, allow_none=False)}
+    if isinstance(value, dict):
+        if not value:
+            raise ValueError(f"{name} must name at least one metric; got an empty dict")
+        for key in value:
+            if not isinstance(key, str):
+                raise TypeError(f"{name} must have str keys; got {show(key)}")
+        return {k: check_scoring(f"{name}[{k!r}]", v, allow_none=False) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        if not value:
+            raise ValueError(f"{name} must name at least one metric; got {show(value)}")
+        if len(set(map(str, value))) != len(value):
+            raise ValueError(f"{name} must not repeat a metric; got {show(value)}")
+        for v in value:
+            if not isinstance(v, str):
+                raise TypeError(f"{name} as a list must hold scorer names; got {show(v)}")
+        return {v: check_scoring(name, v, allow_none=False) for v in value}
+    raise TypeError(
+        f"{name} must be a scorer name, a list of names or a dict of name -> scorer; "
+        f"got {show(value)} of type {type(value).__name__}"
+    )
+
+
+def check_timestamp(name: str, value: Any) -> pd.Timestamp:
+    """A timezone-naive date (string, datetime, date, numpy datetime64 or Timestamp) as a nanosecond Timestamp."""
+    if isinstance(value, bool) or not isinstance(value, (str, _dt.date, np.datetime64)):
+        raise TypeError(
+            f"{name} must be a date string such as '2024-01-01' or a datetime; got {show(value)} "
+            f"of type {type(value).__name__}"
+        )
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, OverflowError):
+        ts = None
+    if ts is None or pd.isna(ts):
+        raise ValueError(f"{name} must be a parsable date between 1678 and 2261 such as '2024-01-01'; got {show(value)}")
+    if ts.tz is not None:
+        raise ValueError(f"{name} must be timezone-naive; got {show(value)}")
+    try:
+        return ts.as_unit("ns")
+    except (ValueError, OverflowError):
+        raise ValueError(f"{name} must be a date between 1678 and 2261; got {show(value)}") from None

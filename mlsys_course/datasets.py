@@ -25,7 +25,8 @@ import pandas as pd
 
 from mlsys_course._validation import (
     RandomState,
-    _show,
+    show,
+    check_timestamp,
     check_int,
     check_probability,
     check_random_state,
@@ -57,30 +58,23 @@ _EXAMINATION_EXPONENT = 0.7  # click log: P(examine position k) = (1 + k) ** -0.
 
 
 # --- Small helpers ----------------------------------------------------------------------------------
-def _check_timestamp(name: str, value: Any) -> pd.Timestamp:
-    """A timezone-naive date (string, datetime, date or numpy datetime64) as a nanosecond Timestamp."""
-    if not isinstance(value, (str, _dt.date, np.datetime64)):
-        raise TypeError(
-            f"{name} must be a date string such as '2024-01-01' or a datetime; got {_show(value)} "
-            f"of type {type(value).__name__}"
-        )
-    try:
-        ts = pd.Timestamp(value)
-        if pd.isna(ts):
-            raise ValueError("NaT")
-        if ts.tz is not None:
-            raise ValueError(f"{name} must be timezone-naive; got {_show(value)}")
-        return ts.as_unit("ns")
-    except (ValueError, OverflowError) as exc:
-        if "timezone-naive" in str(exc):
-            raise
-        raise ValueError(
-            f"{name} must be a parsable date between 1678 and 2261 such as '2024-01-01'; got {_show(value)}"
-        ) from exc
+#: Upper bounds that keep a generator within memory and within datetime64[ns] (years 1678-2261).
+MAX_ROWS = 20_000_000
+MAX_DELAY_DAYS = 3_650
+_MAX_CELLS = 50_000_000  # make_app_usage's (events x apps) matrix: 400 MB of float64
 
 
 def _check_optional_int(name: str, value: Any, default: int) -> int:
-    return default if value is None else check_int(name, value, minimum=1)
+    return default if value is None else check_int(name, value, minimum=1, maximum=MAX_ROWS)
+
+
+def _check_fits(name: str, last_ns: int, delay_days: float) -> None:
+    """``last + delay`` (plus a margin for the random delays' tails) must be a representable datetime64[ns]."""
+    if last_ns + (delay_days + 5_000) * _DAY >= np.iinfo(np.int64).max:
+        raise ValueError(
+            f"{name} pushes label or click times past the year 2261 (the limit of datetime64[ns]); choose an "
+            f"earlier start or end, or a shorter delay"
+        )
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -160,7 +154,7 @@ def make_transactions(
     fraud_rate: float = 0.01,
     new_merchant_share: float = 0.3,
     label_maturity_days: int = 60,
-    random_state: RandomState = 0,
+    random_state: RandomState = None,
     return_entities: bool = False,
 ) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Card transactions on an online marketplace: the course's running case study.
@@ -251,8 +245,8 @@ def make_transactions(
         Share of merchants that open during the period, in [0, 1).
     label_maturity_days : int, default 60
         Days after which a transaction with no chargeback is known to be legitimate (>= 0).
-    random_state : int, numpy.random.Generator or None, default 0
-        Seed: the same seed gives an identical frame.
+    random_state : int, numpy.random.Generator or None, default None
+        Seed: the same int gives an identical frame (None: a fresh world each call).
     return_entities : bool, default False
         Also return the users and merchants tables, with the hidden truth (true age, risk, open dates).
 
@@ -281,17 +275,18 @@ def make_transactions(
     >>> bool(df["timestamp"].is_monotonic_increasing), bool((df["label_known_at"] >= df["timestamp"]).all())
     (True, True)
     """
-    n = check_int("n", n, minimum=1)
-    start_ts, end_ts = _check_timestamp("start", start), _check_timestamp("end", end)
+    n = check_int("n", n, minimum=1, maximum=MAX_ROWS)
+    start_ts, end_ts = check_timestamp("start", start), check_timestamp("end", end)
     if end_ts <= start_ts:
         raise ValueError(f"end must be after start; got start={start_ts}, end={end_ts}")
     n_users = _check_optional_int("n_users", n_users, max(100, n // 20))
     n_merchants = _check_optional_int("n_merchants", n_merchants, max(20, n // 500))
     fraud_rate = check_probability("fraud_rate", fraud_rate)
     new_merchant_share = check_real("new_merchant_share", new_merchant_share, low=0.0, high=1.0, high_open=True)
-    label_maturity_days = check_int("label_maturity_days", label_maturity_days, minimum=0)
+    label_maturity_days = check_int("label_maturity_days", label_maturity_days, minimum=0, maximum=MAX_DELAY_DAYS)
+    _check_fits("label_maturity_days", end_ts.value, label_maturity_days)
     if not isinstance(return_entities, bool):
-        raise TypeError(f"return_entities must be True or False; got {_show(return_entities)}")
+        raise TypeError(f"return_entities must be True or False; got {show(return_entities)}")
     rng = check_random_state("random_state", random_state)
     t0, span = start_ts.value, end_ts.value - start_ts.value
 
@@ -415,7 +410,7 @@ def make_click_log(
     start: str | _dt.date | np.datetime64 = "2024-01-01",
     days: float = 7,
     click_delay_minutes: float = 10.0,
-    random_state: RandomState = 0,
+    random_state: RandomState = None,
     return_entities: bool = False,
 ) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Impressions and clicks of the marketplace's recommendation surface, with position bias and delayed clicks.
@@ -454,8 +449,8 @@ def make_click_log(
         Length of the log in days (> 0).
     click_delay_minutes : float, default 10.0
         Mean delay between an impression and its click, in minutes (>= 0).
-    random_state : int, numpy.random.Generator or None, default 0
-        Seed: the same seed gives an identical frame.
+    random_state : int, numpy.random.Generator or None, default None
+        Seed: the same int gives an identical frame (None: a fresh world each call).
     return_entities : bool, default False
         Also return the users and items tables (biases, taste vectors, weights) to simulate other policies.
 
@@ -479,21 +474,23 @@ def make_click_log(
     >>> bool((log["clicked"] == log["click_time"].notna()).all())
     True
     """
-    n = check_int("n_impressions", n_impressions, minimum=1)
-    n_users = check_int("n_users", n_users, minimum=1)
-    n_items = check_int("n_items", n_items, minimum=1)
-    n_positions = check_int("n_positions", n_positions, minimum=1)
-    start_ts = _check_timestamp("start", start)
-    days = check_real("days", days, low=0.0, low_open=True)
-    click_delay_minutes = check_real("click_delay_minutes", click_delay_minutes, low=0.0)
+    n = check_int("n_impressions", n_impressions, minimum=1, maximum=MAX_ROWS)
+    n_users = check_int("n_users", n_users, minimum=1, maximum=MAX_ROWS)
+    n_items = check_int("n_items", n_items, minimum=1, maximum=MAX_ROWS)
+    n_positions = check_int("n_positions", n_positions, minimum=1, maximum=1_000)
+    start_ts = check_timestamp("start", start)
+    days = check_real("days", days, low=0.0, low_open=True, high=MAX_DELAY_DAYS)
+    click_delay_minutes = check_real("click_delay_minutes", click_delay_minutes, low=0.0, high=MAX_DELAY_DAYS * 1_440)
     if not isinstance(return_entities, bool):
-        raise TypeError(f"return_entities must be True or False; got {_show(return_entities)}")
+        raise TypeError(f"return_entities must be True or False; got {show(return_entities)}")
     rng = check_random_state("random_state", random_state)
     span = max(int(days * _DAY), 1)
     try:
         (start_ts + pd.Timedelta(span, unit="ns")).as_unit("ns")
     except (OverflowError, ValueError) as exc:
         raise ValueError(f"start + days must be a date before 2262; got start={start_ts}, days={days}") from exc
+    # the longest of up to MAX_ROWS exponential click delays stays below ~40 times their mean
+    _check_fits("click_delay_minutes", start_ts.value + span, click_delay_minutes / 1_440 * 40)
 
     dim = 4
     user_taste, item_taste = rng.normal(0, 0.7, (n_users, dim)), rng.normal(0, 0.7, (n_items, dim))
@@ -546,7 +543,7 @@ def make_app_usage(
     n_events: int = 20_000,
     *,
     release_day: float = 18.0,
-    random_state: int | np.random.Generator | None = 0,
+    random_state: RandomState = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """A seeded phone-usage world in which new apps are released part-way through.
 
@@ -571,7 +568,7 @@ def make_app_usage(
         Number of app openings (>= 1).
     release_day : float, default 18.0
         Day in (0, 30) on which the new apps appear: the training cut.
-    random_state : int, numpy.random.Generator or None, default 0
+    random_state : int, numpy.random.Generator or None, default None
         Seed.
 
     Returns
@@ -588,16 +585,19 @@ def make_app_usage(
 
     Example
     -------
-    >>> events, users, apps = make_app_usage(n_users=50, n_events=1000)
+    >>> events, users, apps = make_app_usage(n_users=50, n_events=1000, random_state=0)
     >>> events.columns.tolist()
     ['time', 'user_id', 'app_id', 'is_new_app']
     >>> bool(events.loc[events.time < 18, "is_new_app"].any()), int(apps.is_new.sum())
     (False, 5)
     """
-    n_users = check_int("n_users", n_users, minimum=1)
+    n_users = check_int("n_users", n_users, minimum=1, maximum=MAX_ROWS)
     n_new_apps = check_int("n_new_apps", n_new_apps, minimum=0)
     n_apps = check_int("n_apps", n_apps, minimum=n_new_apps + 2)
-    n_events = check_int("n_events", n_events, minimum=1)
+    n_events = check_int("n_events", n_events, minimum=1, maximum=MAX_ROWS)
+    for name, cells in (("n_events * n_apps", n_events * n_apps), ("n_users * n_apps", n_users * n_apps)):
+        if cells > _MAX_CELLS:
+            raise ValueError(f"{name} must be <= {_MAX_CELLS:,} (the world holds such a matrix in memory); got {cells:,}")
     release_day = check_real("release_day", release_day, low=0.0, high=N_DAYS, low_open=True, high_open=True)
     rng = check_random_state("random_state", random_state)
 
@@ -634,7 +634,7 @@ def make_app_usage(
 FEED_FEATURES: tuple[str, ...] = ("clickbait", "depth", "reputation", "trend", "noise_1", "noise_2")
 
 
-def make_feed(n_posts: int = 5_000, *, noise: float = 0.5, random_state: RandomState = 0) -> pd.DataFrame:
+def make_feed(n_posts: int = 5_000, *, noise: float = 0.5, random_state: RandomState = None) -> pd.DataFrame:
     """Newsfeed posts whose quality and engagement pull apart, for the decoupled-objectives lesson.
 
     Story: each post has six observed features, each standard normal and independent: ``clickbait``
@@ -655,8 +655,8 @@ def make_feed(n_posts: int = 5_000, *, noise: float = 0.5, random_state: RandomS
         Number of posts (>= 1).
     noise : float, default 0.5
         Standard deviation of each outcome's noise (>= 0).
-    random_state : int, numpy.random.Generator or None, default 0
-        Seed: the same seed gives an identical frame.
+    random_state : int, numpy.random.Generator or None, default None
+        Seed: the same int gives an identical frame (None: a fresh world each call).
 
     Returns
     -------
@@ -673,7 +673,7 @@ def make_feed(n_posts: int = 5_000, *, noise: float = 0.5, random_state: RandomS
     >>> bool(feed["quality"].corr(feed["engagement"]) < 0)
     True
     """
-    n_posts = check_int("n_posts", n_posts, minimum=1)
+    n_posts = check_int("n_posts", n_posts, minimum=1, maximum=MAX_ROWS)
     noise = check_real("noise", noise, low=0.0)
     rng = check_random_state("random_state", random_state)
     x = rng.standard_normal((n_posts, len(FEED_FEATURES)))
