@@ -592,8 +592,10 @@ def make_app_usage(
     (False, 5)
     """
     n_users = check_int("n_users", n_users, minimum=1, maximum=MAX_ROWS)
+    n_apps = check_int("n_apps", n_apps, minimum=2, maximum=MAX_ROWS)
     n_new_apps = check_int("n_new_apps", n_new_apps, minimum=0)
-    n_apps = check_int("n_apps", n_apps, minimum=n_new_apps + 2)
+    if n_apps < n_new_apps + 2:
+        raise ValueError(f"n_apps must be >= {n_new_apps + 2} (n_new_apps + 2 old apps); got n_apps={n_apps}, n_new_apps={n_new_apps}")
     n_events = check_int("n_events", n_events, minimum=1, maximum=MAX_ROWS)
     for name, cells in (("n_events * n_apps", n_events * n_apps), ("n_users * n_apps", n_users * n_apps)):
         if cells > _MAX_CELLS:

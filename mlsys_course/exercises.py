@@ -27,7 +27,12 @@ from typing import Any, Callable
 
 import numpy as np
 
+from mlsys_course._validation import show
+
+__all__ = ["Verdict", "check", "evaluate", "exercise", "is_number"]
+
 _CHECKS: dict[str, Callable[..., tuple[bool, str]]] = {}
+_ID = re.compile(r"(\d+)([ab]?)\.(\d+)")
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,14 @@ class Verdict:
     passed: bool
     message: str
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.exercise, str) or not self.exercise:
+            raise TypeError(f"exercise must be a non-empty str such as '1.1'; got {show(self.exercise)}")
+        if not isinstance(self.passed, (bool, np.bool_)):
+            raise TypeError(f"passed must be True or False; got {show(self.passed)}")
+        if not isinstance(self.message, str):
+            raise TypeError(f"message must be a str; got {show(self.message)}")
+
     def __str__(self) -> str:
         return f"Exercise {self.exercise} {'passed' if self.passed else 'not yet'}: {self.message}"
 
@@ -46,7 +59,11 @@ class Verdict:
 
 
 def exercise(exercise_id: str) -> Callable:
-    """Register a checker ``fn(answer, **context) -> (passed, message)`` under ``exercise_id``."""
+    """Register a checker ``fn(answer, **context) -> (passed, message)`` under ``exercise_id`` ("4a.1")."""
+    if not isinstance(exercise_id, str) or not _ID.fullmatch(exercise_id):
+        raise ValueError(f"exercise_id must be an id such as '1.1' or '4a.2'; got {show(exercise_id)}")
+    if exercise_id in _CHECKS:
+        raise ValueError(f"exercise_id {exercise_id!r} is registered already")
 
     def register(fn: Callable[..., tuple[bool, str]]) -> Callable[..., tuple[bool, str]]:
         if exercise_id in _CHECKS:
@@ -60,7 +77,7 @@ def exercise(exercise_id: str) -> Callable:
 def _load_checks(exercise_id: Any) -> None:
     """Import the lab module of the exercise's chapter ("4a.1" -> mlsys_course.lab.ch04a), which registers
     its checks; for an id of no known chapter, import every chapter's, so the error can list them all."""
-    match = re.fullmatch(r"(\d+)([ab]?)\.\d+", exercise_id) if isinstance(exercise_id, str) else None
+    match = _ID.fullmatch(exercise_id) if isinstance(exercise_id, str) else None
     if match is not None:
         try:
             importlib.import_module(f"mlsys_course.lab.ch{int(match.group(1)):02d}{match.group(2)}")
@@ -82,9 +99,11 @@ def evaluate(exercise_id: str, answer: Any, **context: Any) -> Verdict:
     >>> bool(evaluate("1.1", 91))
     True
     """
+    if not isinstance(exercise_id, str):
+        raise TypeError(f"exercise_id must be a str such as '1.1'; got {show(exercise_id)} of type {type(exercise_id).__name__}")
     _load_checks(exercise_id)
     if exercise_id not in _CHECKS:
-        raise ValueError(f"exercise must be one of {', '.join(sorted(_CHECKS))}; got {exercise_id!r}")
+        raise ValueError(f"exercise_id must be one of {', '.join(sorted(_CHECKS))}; got {show(exercise_id)}")
     passed, message = _CHECKS[exercise_id](answer, **context)
     return Verdict(exercise_id, bool(passed), message)
 

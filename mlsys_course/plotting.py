@@ -14,6 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import matplotlib.colors
+
+from mlsys_course._validation import check_real, show
+
+__all__ = ["COLORS", "STYLE", "use_style", "annotate"]
+
 # Colour-blind-safe (Dark2), named by role so every chapter uses a colour for the same meaning.
 COLORS = {
     "good": "#1b9e77",  # the option we recommend / the honest number
@@ -81,5 +87,12 @@ def annotate(ax: Any, x: float, y: float, text: str, *, color: str = COLORS["acc
     ['best']
     >>> plt.close(fig)
     """
+    if not hasattr(ax, "annotate") or not hasattr(ax, "plot"):
+        raise TypeError(f"ax must be a matplotlib Axes; got {show(ax)}")
+    x, y = check_real("x", x), check_real("y", y)
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str; got {show(text)} of type {type(text).__name__}")
+    if not isinstance(color, str) or not matplotlib.colors.is_color_like(color):
+        raise ValueError(f"color must be a matplotlib colour such as '#e7298a' or 'black'; got {show(color)}")
     ax.plot([x], [y], "o", color=color, zorder=5)
     ax.annotate(text, (x, y), xytext=(6, 6), textcoords="offset points", color=color, fontsize=9)
