@@ -78,8 +78,11 @@ def check_probability(name: str, value: Any, *, open_interval: bool = True) -> f
 
 
 def check_choice(name: str, value: Any, choices: tuple) -> Any:
-    """One of ``choices``."""
-    if value not in choices:
+    """One of ``choices`` (by equality; an array or other unhashable value is never one, nor is a bool a number)."""
+    valid = _hashable(value) and not isinstance(value, np.ndarray) and value in choices
+    if valid and isinstance(value, (bool, np.bool_)):
+        valid = any(isinstance(c, bool) and c == value for c in choices)
+    if not valid:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {show(value)}")
     return value
 

@@ -6,75 +6,108 @@ probabilities can be taken at face value, when it should abstain, or on which su
 These helpers are what a practitioner copies: each takes a fitted model and data and returns a tidy
 report (a ``pandas.DataFrame``, one row per repeat, value, bin, threshold, method or slice).
 
-Models are anything with ``predict_proba`` (the positive-class column is the score) or
-``decision_function``; decisions are ``model.predict`` unless a ``threshold`` on the score is given.
+Models are fitted scikit-learn binary classifiers (or anything with ``get_params`` and ``predict_proba``,
+whose second column is the score, or ``decision_function``); decisions are ``model.predict`` unless a
+``threshold`` on the score is given. Calibrating a model is scikit-learn's ``CalibratedClassifierCV``;
+these helpers measure it.
 
 Book: Chapter 6, "Model Offline Evaluation" (perturbation tests, invariance tests, directional
-expectation tests, model calibration, confidence measurement, slice-based evaluation).
+expectation tests, model calibration, confidence measurement, slice-based evaluation). The chapter's
+experiment drivers (the calibration arms, the kidney-stone data) are in ``mlsys_course.lab.ch06b``.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import average_precision_score, roc_auc_score
 
-from ._validation import (
+from mlsys_course._validation import (
     RandomState,
     check_array,
     check_binary_labels,
     check_choice,
+    check_column,
+    check_columns,
+    check_estimator,
+    check_frame,
     check_int,
-    check_probability,
     check_random_state,
     check_real,
     check_same_length,
+    check_scoring,
+    show,
 )
 
+__all__ = [
+    "MAX_BINS",
+    "MAX_SLICES",
+    "coverage_curve",
+    "directional_test",
+    "expected_calibration_error",
+    "invariance_test",
+    "perturbation_test",
+    "reliability_table",
+    "simpsons_paradox",
+    "slice_report",
+]
+
 Metric = Callable[[np.ndarray, np.ndarray], float]
+
+#: Most distinct slices :func:`slice_report` reports: more than this is one row per id, not a slice report.
+MAX_SLICES = 10_000
+
+#: Most bins :func:`reliability_table` and :func:`expected_calibration_error` accept: more bins than this
+#: hold a handful of predictions each (and would only cost memory).
+MAX_BINS = 10_000
 
 
 # --- shared helpers ---------------------------------------------------------------------------------------
 
 
-def _check_frame(name: str, value: Any) -> pd.DataFrame:
-    if not isinstance(value, pd.DataFrame):
-        raise TypeError(f"{name} must be a pandas DataFrame (columns are addressed by name); got {type(value).__name__}")
-    if len(value) == 0:
-        raise ValueError(f"{name} must have at least one row; got 0")
-    return value
+def _check_option(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    """``check_choice`` for a string option: a non-string (an array, a list) gets a clear TypeError rather
+    than numpy's "truth value of an array is ambiguous" from the ``in`` test (worth hoisting into
+    ``_validation.check_choice``)."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be one of {', '.join(map(repr, choices))}; got {show(value)} of type {type(value).__name__}")
+    return check_choice(name, value, choices)
 
 
-def _check_model(model: Any) -> None:
-    if not (hasattr(model, "predict_proba") or hasattr(model, "decision_function")):
+def _check_model(model: Any, *, needs_predict: bool) -> Any:
+    """A fitted binary classifier with ``predict_proba`` or ``decision_function`` (and ``predict`` if needed)."""
+    check_estimator("model", model, methods=("predict",) if needs_predict else ())
+    if not (callable(getattr(model, "predict_proba", None)) or callable(getattr(model, "decision_function", None))):
         raise TypeError(
             f"model must be a fitted estimator with predict_proba or decision_function; got {type(model).__name__}"
         )
+    return model
 
 
-def _check_columns(name: str, columns: Any, X: pd.DataFrame, *, numeric: bool) -> list[str]:
-    cols = [columns] if isinstance(columns, str) else columns
-    if not isinstance(cols, Sequence) or isinstance(cols, (bytes,)) or len(cols) == 0:
-        raise TypeError(f"{name} must be a column name or a non-empty sequence of column names; got {columns!r}")
-    cols = list(cols)
-    missing = [c for c in cols if c not in X.columns]
-    if missing:
-        raise ValueError(f"{name} must name columns of X; got unknown column(s) {missing}")
+def _column_list(name: str, X: pd.DataFrame, columns: Any, *, numeric: bool) -> list:
+    """One column name or a list of them, as a list of columns of X (numeric, non-boolean if asked)."""
+    cols = check_columns(name, X, [columns] if isinstance(columns, str) else columns, frame="X")
     if numeric:
         bad = [c for c in cols if X[c].dtype == bool or not pd.api.types.is_numeric_dtype(X[c])]
         if bad:
-            raise TypeError(f"{name} must name numeric (non-boolean) columns; got {bad}")
+            raise TypeError(f"{name} must name numeric (non-boolean) columns of X; got {show(bad)}")
     return cols
 
 
 def _score(model: Any, X: pd.DataFrame) -> np.ndarray:
     """Positive-class probability, else the decision function."""
-    if hasattr(model, "predict_proba"):
-        return np.asarray(model.predict_proba(X))[:, -1].astype(float)
-    return np.asarray(model.decision_function(X), dtype=float)
+    if callable(getattr(model, "predict_proba", None)):
+        proba = np.asarray(model.predict_proba(X))
+        if proba.ndim != 2 or proba.shape[1] != 2:
+            raise ValueError(f"model must be a binary classifier (predict_proba with 2 columns); got shape {proba.shape}")
+        return proba[:, 1].astype(float)
+    score = np.asarray(model.decision_function(X), dtype=float)
+    if score.ndim != 1:
+        raise ValueError(f"model must be a binary classifier (a 1-d decision_function); got shape {score.shape}")
+    return score
 
 
 def _decide(model: Any, X: pd.DataFrame, score: np.ndarray, threshold: float | None) -> np.ndarray:
@@ -85,6 +118,20 @@ def _decide(model: Any, X: pd.DataFrame, score: np.ndarray, threshold: float | N
 
 def _check_threshold(threshold: Any) -> float | None:
     return None if threshold is None else check_real("threshold", threshold)
+
+
+def _own_score(estimator: Any, X: Any, y: Any) -> float:
+    """scikit-learn's ``scoring=None``: the estimator's own ``score``."""
+    return estimator.score(X, y)
+
+
+def _total_label(labels: Any) -> str:
+    """"overall", or "(overall)" (and so on) when a slice already has that name."""
+    label = "overall"
+    taken = set(labels)
+    while label in taken:
+        label = f"({label})"
+    return label
 
 
 def _change_summary(base: np.ndarray, new: np.ndarray, base_dec: np.ndarray, new_dec: np.ndarray) -> dict[str, float]:
@@ -104,12 +151,12 @@ def perturbation_test(
     model: Any,
     X: pd.DataFrame,
     *,
-    columns: str | Sequence[str] | None = None,
+    columns: Any = None,
     scale: float = 0.01,
     noise: str = "gaussian",
     n_repeats: int = 5,
     y: Any = None,
-    scoring: Metric | None = None,
+    scoring: Any = None,
     threshold: float | None = None,
     random_state: RandomState = None,
 ) -> pd.DataFrame:
@@ -126,20 +173,24 @@ def perturbation_test(
         With ``predict_proba`` or ``decision_function`` (and ``predict`` unless ``threshold`` is given).
     X : DataFrame
         Inputs the model accepts.
-    columns : str or sequence of str, optional
-        Numeric columns to perturb. Default: the numeric, non-boolean columns with more than two
-        distinct values (one-hot and flag columns are left alone).
+    columns : str or list of str, optional
+        Numeric columns to perturb (one name or a list). Default: the numeric, non-boolean columns with
+        more than two distinct values (one-hot and flag columns are left alone).
     scale : float, default 0.01
-        Noise standard deviation as a fraction of each column's standard deviation, > 0.
+        Noise standard deviation as a fraction of each column's standard deviation, in (0, 100].
     noise : {"gaussian", "uniform"}, default "gaussian"
     n_repeats : int, default 5
+        Draws per column, in [1, 1000].
     y : array-like of 0/1, optional
-        True labels; when given, ``scoring`` is computed on clean and perturbed scores.
-    scoring : callable ``(y_true, score) -> float``, optional
-        Default ``sklearn.metrics.average_precision_score`` (PR-AUC). Needs ``y``.
+        True labels; when given, ``scoring`` is computed on the clean and the perturbed inputs.
+    scoring : str, callable or None, default None
+        scikit-learn's ``scoring``: a scorer name such as ``"average_precision"``, a callable
+        ``scorer(model, X, y)``, or None for the model's own ``score`` (accuracy for a classifier).
+        Needs ``y``.
     threshold : float, optional
         Decide ``score >= threshold`` instead of calling ``model.predict``.
-    random_state : int, Generator or None
+    random_state : int, numpy.random.Generator or None, default None
+        Seed for the noise.
 
     Returns
     -------
@@ -163,8 +214,9 @@ def perturbation_test(
     >>> bool((report["flip_rate"] < 0.05).all())
     True
     """
-    _check_model(model)
-    X = _check_frame("X", X)
+    X = check_frame("X", X)
+    threshold = _check_threshold(threshold)
+    _check_model(model, needs_predict=threshold is None)
     if columns is None:
         columns = [
             c
@@ -173,25 +225,25 @@ def perturbation_test(
         ]
         if not columns:
             raise ValueError("columns must be given: X has no numeric column with more than two distinct values")
-    cols = _check_columns("columns", columns, X, numeric=True)
-    scale = check_real("scale", scale, low=0.0, low_open=True)
-    noise = check_choice("noise", noise, ("gaussian", "uniform"))
-    n_repeats = check_int("n_repeats", n_repeats, minimum=1)
-    threshold = _check_threshold(threshold)
+    cols = _column_list("columns", X, columns, numeric=True)
+    scale = check_real("scale", scale, low=0.0, high=100.0, low_open=True)
+    noise = _check_option("noise", noise, ("gaussian", "uniform"))
+    n_repeats = check_int("n_repeats", n_repeats, minimum=1, maximum=1000)
     rng = check_random_state("random_state", random_state)
-    if scoring is not None and not callable(scoring):
-        raise TypeError(f"scoring must be a callable (y_true, score) -> float; got {type(scoring).__name__}")
     if scoring is not None and y is None:
         raise ValueError("scoring needs y: pass the true labels as y")
+    scorer = check_scoring("scoring", scoring)
     if y is not None:
         y = check_binary_labels("y", y)
         check_same_length(X=X, y=y)
-        if scoring is None:
-            from sklearn.metrics import average_precision_score as scoring
+        if scorer is None:
+            if not callable(getattr(model, "score", None)):
+                raise TypeError(f"scoring=None uses model.score, which {type(model).__name__} lacks; pass a scorer name")
+            scorer = _own_score
 
     base = _score(model, X)
     base_dec = _decide(model, X, base, threshold)
-    base_metric = float(scoring(y, base)) if y is not None else None
+    base_metric = float(scorer(model, X, y)) if y is not None else None
     stds = X[cols].astype(float).std(ddof=0).to_numpy()
 
     rows = []
@@ -212,7 +264,7 @@ def perturbation_test(
             for k in ("mean_abs_change", "max_abs_change", "flip_rate"):
                 acc[k].append(s[k])
             if y is not None:
-                acc["score"].append(float(scoring(y, new)))
+                acc["score"].append(float(scorer(model, Xp, y)))
         row: dict[str, Any] = {
             "column": label,
             "noise_std": float(scale * stds[idx].mean()) if len(idx) == 1 else np.nan,
@@ -231,12 +283,32 @@ def perturbation_test(
 # --- 2. invariance --------------------------------------------------------------------------------------
 
 
+def _constant_column(X: pd.DataFrame, column: Any, value: Any) -> pd.Series:
+    """``value`` on every row of ``X[column]``, in the column's dtype; refused if the dtype cannot hold it."""
+    dtype = X[column].dtype
+    missing = pd.api.types.is_scalar(value) and bool(pd.isna(value))
+    try:
+        if isinstance(dtype, pd.CategoricalDtype) and not missing and value not in dtype.categories:
+            same = False
+        else:
+            held = pd.Series([value]).astype(dtype).iloc[0]
+            same = bool(pd.isna(held)) if missing else bool(held == value)
+    except (TypeError, ValueError):
+        same = False
+    if not same:
+        raise ValueError(
+            f"values must be held exactly by X[{column!r}] (dtype {dtype}); got {show(value)}, "
+            + ("not one of its categories" if isinstance(dtype, pd.CategoricalDtype) else "which that dtype cannot represent")
+        )
+    return pd.Series([value] * len(X), index=X.index).astype(dtype)
+
+
 def invariance_test(
     model: Any,
     X: pd.DataFrame,
     *,
-    column: str | Sequence[str],
-    values: Sequence[Any] | None = None,
+    column: Any,
+    values: Any = None,
     threshold: float | None = None,
 ) -> pd.DataFrame:
     """Set a (sensitive) attribute to each value for every row and report how far predictions move.
@@ -248,11 +320,13 @@ def invariance_test(
     ----------
     model : fitted estimator
     X : DataFrame
-    column : str or sequence of str
+    column : str or list of str
         The attribute's column, or its one-hot columns.
-    values : sequence, optional
-        Values to assign (tuples, one entry per column, when ``column`` is a sequence). Default: the
-        distinct values of ``column`` (of its rows, for several columns) in X.
+    values : array-like, optional
+        Values to assign (tuples, one entry per column, when ``column`` is a list). Each must be held
+        exactly by the column's dtype: ``1.5`` is refused for an int column (it would become ``1``), an
+        unknown category for a categorical one (it would become NaN). Default: the distinct values of
+        ``column`` (of its rows, for several columns) in X.
     threshold : float, optional
         Decide ``score >= threshold`` instead of calling ``model.predict``.
 
@@ -280,11 +354,11 @@ def invariance_test(
     0      0             0.0        0.0
     1      1             0.0        0.0
     """
-    _check_model(model)
-    X = _check_frame("X", X)
-    cols = _check_columns("column", column, X, numeric=False)
+    X = check_frame("X", X)
     threshold = _check_threshold(threshold)
+    _check_model(model, needs_predict=threshold is None)
     multi = not isinstance(column, str)
+    cols = _column_list("column", X, column, numeric=False)
     if values is None:
         if multi:
             values = list(X[cols].drop_duplicates().itertuples(index=False, name=None))
@@ -294,23 +368,27 @@ def invariance_test(
                 values = sorted(values)
             except TypeError:
                 pass
-    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or len(values) == 0:
-        raise TypeError(f"values must be a non-empty sequence of values; got {values!r}")
+    if isinstance(values, (str, bytes, dict)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"values must be a non-empty list of values; got {show(values)}")
+    values = list(values)
+    if not values:
+        raise ValueError("values must hold at least one value; got none")
     if multi:
         for v in values:
-            if not isinstance(v, Sequence) or isinstance(v, str) or len(v) != len(cols):
-                raise ValueError(f"values must hold one tuple of {len(cols)} entries per level when column is a sequence; got {v!r}")
+            if isinstance(v, (str, bytes)) or not hasattr(v, "__len__") or len(v) != len(cols):
+                raise ValueError(f"values must hold one tuple of {len(cols)} entries per level when column is a list; got {show(v)}")
+    levels = [tuple(v) if multi else (v,) for v in values]
+    for level in levels:  # refuse a value the column cannot hold before any scoring
+        for c, vc in zip(cols, level):
+            _constant_column(X.iloc[:1], c, vc)
 
     base = _score(model, X)
     base_dec = _decide(model, X, base, threshold)
     rows = []
-    for v in values:
+    for v, level in zip(values, levels):
         Xv = X.copy()
-        if multi:
-            for c, vc in zip(cols, v):
-                Xv[c] = pd.Series([vc] * len(X), index=X.index).astype(X[c].dtype)
-        else:
-            Xv[cols[0]] = pd.Series([v] * len(X), index=X.index).astype(X[cols[0]].dtype)
+        for c, vc in zip(cols, level):
+            Xv[c] = _constant_column(X, c, vc)
         new = _score(model, Xv)
         rows.append({"value": v, **_change_summary(base, new, base_dec, _decide(model, Xv, new, threshold)), "mean_score": float(new.mean())})
     out = pd.DataFrame(rows)
@@ -366,15 +444,15 @@ def directional_test(
        expected  violation_rate
     0  increase             0.0
     """
-    _check_model(model)
-    X = _check_frame("X", X)
-    col = _check_columns("column", column, X, numeric=True)[0]
-    if not isinstance(column, str):
-        raise TypeError(f"column must be a single column name; got {column!r}")
+    X = check_frame("X", X)
+    _check_model(model, needs_predict=False)
+    col = check_column("column", X, column, frame="X")
+    if X[col].dtype == bool or not pd.api.types.is_numeric_dtype(X[col]):
+        raise TypeError(f"column must name a numeric (non-boolean) column of X; got {col!r} of dtype {X[col].dtype}")
     delta = check_real("delta", delta)
     if delta == 0:
         raise ValueError("delta must be non-zero; got 0.0")
-    expected = check_choice("expected", expected, ("increase", "decrease", "no_decrease", "no_increase"))
+    expected = _check_option("expected", expected, ("increase", "decrease", "no_decrease", "no_increase"))
     tolerance = check_real("tolerance", tolerance, low=0.0)
     sign = 1.0 if expected in ("increase", "no_decrease") else -1.0
 
@@ -434,6 +512,7 @@ def reliability_table(y_true: Any, y_prob: Any, *, n_bins: int = 10, strategy: s
     y_prob : array-like of float in [0, 1]
         Predicted probability of the positive class.
     n_bins : int, default 10
+        Number of bins, in [1, ``MAX_BINS``] (10,000).
     strategy : {"uniform", "quantile"}, default "uniform"
 
     Returns
@@ -452,8 +531,8 @@ def reliability_table(y_true: Any, y_prob: Any, *, n_bins: int = 10, strategy: s
     1    1    0.5    1.0            0.80                1.0      2  0.20
     """
     y, p = _check_probs(y_true, y_prob)
-    n_bins = check_int("n_bins", n_bins, minimum=1)
-    strategy = check_choice("strategy", strategy, ("uniform", "quantile"))
+    n_bins = check_int("n_bins", n_bins, minimum=1, maximum=MAX_BINS)
+    strategy = _check_option("strategy", strategy, ("uniform", "quantile"))
     edges, ids = _bin_ids(p, n_bins, strategy)
     count = np.bincount(ids, minlength=n_bins)
     sum_p = np.bincount(ids, weights=p, minlength=n_bins)
@@ -484,6 +563,7 @@ def expected_calibration_error(y_true: Any, y_prob: Any, *, n_bins: int = 10, st
     y_true : array-like of 0/1
     y_prob : array-like of float in [0, 1]
     n_bins : int, default 10
+        Number of bins, in [1, ``MAX_BINS``] (10,000).
     strategy : {"uniform", "quantile"}, default "uniform"
 
     Returns
@@ -501,87 +581,6 @@ def expected_calibration_error(y_true: Any, y_prob: Any, *, n_bins: int = 10, st
     table = reliability_table(y_true, y_prob, n_bins=n_bins, strategy=strategy)
     w = table["count"] / table["count"].sum()
     return float((w * table["gap"].abs()).sum())
-
-
-def calibration_comparison(
-    estimator: Any,
-    X_train: Any,
-    y_train: Any,
-    X_test: Any,
-    y_test: Any,
-    *,
-    methods: Sequence[str] = ("none", "sigmoid", "isotonic"),
-    cv: int = 3,
-    n_bins: int = 10,
-    strategy: str = "uniform",
-) -> pd.DataFrame:
-    """Fit the estimator uncalibrated and with Platt (sigmoid) / isotonic calibration; score each.
-
-    ``"none"`` fits a clone of ``estimator`` on the training data; the others wrap a clone in
-    ``sklearn.calibration.CalibratedClassifierCV(method=..., cv=cv)``.
-
-    Parameters
-    ----------
-    estimator : unfitted scikit-learn classifier
-    X_train, y_train, X_test, y_test : array-likes
-        y are 0/1 labels.
-    methods : sequence of {"none", "sigmoid", "isotonic"}
-    cv : int, default 3
-        Folds used by ``CalibratedClassifierCV``, >= 2.
-    n_bins, strategy
-        Binning of the ECE (see :func:`expected_calibration_error`).
-
-    Returns
-    -------
-    DataFrame
-        One row per method: ``method``, ``ece``, ``brier``, ``log_loss``, ``pr_auc``, ``fit_seconds``.
-
-    Book: Chapter 6, "Model Offline Evaluation: Model calibration" (Platt scaling).
-
-    Example
-    -------
-    >>> from sklearn.naive_bayes import GaussianNB
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(600, 3))
-    >>> y = (X.sum(axis=1) + rng.normal(size=600) > 0).astype(int)
-    >>> report = calibration_comparison(GaussianNB(), X[:400], y[:400], X[400:], y[400:])
-    >>> report["method"].tolist()
-    ['none', 'sigmoid', 'isotonic']
-    """
-    from sklearn.base import clone
-    from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.metrics import average_precision_score, brier_score_loss, log_loss
-
-    if not hasattr(estimator, "fit"):
-        raise TypeError(f"estimator must be a scikit-learn classifier with fit; got {type(estimator).__name__}")
-    if isinstance(methods, str) or not isinstance(methods, Sequence) or len(methods) == 0:
-        raise TypeError(f"methods must be a non-empty sequence of method names; got {methods!r}")
-    for m in methods:
-        check_choice("methods", m, ("none", "sigmoid", "isotonic"))
-    cv = check_int("cv", cv, minimum=2)
-    y_train = check_binary_labels("y_train", y_train)
-    y_test = check_binary_labels("y_test", y_test)
-    check_same_length(X_train=X_train, y_train=y_train)
-    check_same_length(X_test=X_test, y_test=y_test)
-
-    rows = []
-    for m in methods:
-        model = clone(estimator) if m == "none" else CalibratedClassifierCV(clone(estimator), method=m, cv=cv)
-        t0 = time.perf_counter()
-        model.fit(X_train, y_train)
-        fit_seconds = time.perf_counter() - t0
-        p = np.clip(model.predict_proba(X_test)[:, 1], 0.0, 1.0)
-        rows.append(
-            {
-                "method": m,
-                "ece": expected_calibration_error(y_test, p, n_bins=n_bins, strategy=strategy),
-                "brier": float(brier_score_loss(y_test, p)),
-                "log_loss": float(log_loss(y_test, p, labels=[0, 1])),
-                "pr_auc": float(average_precision_score(y_test, p)),
-                "fit_seconds": fit_seconds,
-            }
-        )
-    return pd.DataFrame(rows)
 
 
 # --- 5. confidence vs coverage --------------------------------------------------------------------------
@@ -646,8 +645,6 @@ def coverage_curve(y_true: Any, y_prob: Any, *, thresholds: Any = None) -> pd.Da
 
 
 def _default_metrics(threshold: float) -> dict[str, Metric]:
-    from sklearn.metrics import average_precision_score, roc_auc_score
-
     def _decisions(s: np.ndarray) -> np.ndarray:
         return (s >= threshold).astype(np.int8)
 
@@ -673,7 +670,7 @@ def _default_metrics(threshold: float) -> dict[str, Metric]:
 def slice_report(
     y_true: Any,
     y_score: Any,
-    slices: pd.Series,
+    slices: Any,
     *,
     metrics: Mapping[str, Metric] | None = None,
     threshold: float = 0.5,
@@ -685,8 +682,10 @@ def slice_report(
     y_true : array-like of 0/1
     y_score : array-like of float
         Scores or 0/1 decisions (decisions give ROC/PR-AUC of a single operating point).
-    slices : Series
-        The slice of each row (e.g. ``merchant_category``); aligned by position.
+    slices : array-like of shape (n,)
+        The slice of each row (e.g. ``df_test["merchant_category"]``), aligned with ``y_true`` by
+        position (a Series' index is ignored); no missing values; at most ``MAX_SLICES`` (10,000)
+        distinct values.
     metrics : mapping of name -> callable ``(y_true, y_score) -> float``, optional
         Default: ``accuracy``, ``precision``, ``recall`` (of ``y_score >= threshold``), ``roc_auc``,
         ``pr_auc``; each is NaN where undefined (no positive decision, one class in the slice). A
@@ -697,8 +696,10 @@ def slice_report(
     Returns
     -------
     DataFrame
-        Indexed by slice (category order, else sorted), then ``"overall"``: ``n``, ``share``, ``positives``, ``prevalence`` and one
-        column per metric, plus ``<metric>_gap`` (slice minus overall) for each metric.
+        Indexed by slice (category order, else sorted), then the row of all rows, labelled
+        ``"overall"`` (``"(overall)"`` if a slice is itself called "overall"): ``n``, ``share``,
+        ``positives``, ``prevalence`` and one column per metric, plus ``<metric>_gap`` (slice minus
+        overall) for each metric. The index is named after ``slices`` when it is a named Series.
 
     Book: Chapter 6, "Model Offline Evaluation: Slice-based evaluation" (an aggregate can hide a
     slice where the model fails).
@@ -717,20 +718,24 @@ def slice_report(
     y = check_binary_labels("y_true", y_true)
     s = check_array("y_score", y_score).astype(float)
     check_same_length(y_true=y, y_score=s)
-    if not isinstance(slices, pd.Series):
-        raise TypeError(f"slices must be a pandas Series; got {type(slices).__name__}")
-    check_same_length(y_true=y, slices=slices)
-    if slices.isna().any():
-        raise ValueError(f"slices must not contain missing values; got {int(slices.isna().sum())}")
+    if isinstance(slices, (str, bytes, dict)) or np.ndim(slices) != 1:
+        raise TypeError(f"slices must be a 1-d array-like (e.g. a pandas Series) of slice labels; got {show(slices)}")
+    keys = slices.reset_index(drop=True) if isinstance(slices, pd.Series) else pd.Series(slices)
+    check_same_length(y_true=y, slices=keys)
+    if keys.isna().any():
+        raise ValueError(f"slices must not contain missing values; got {int(keys.isna().sum())}")
     threshold = check_real("threshold", threshold)
     if metrics is None:
         metrics = _default_metrics(threshold)
-    elif not isinstance(metrics, Mapping) or not all(callable(f) for f in metrics.values()):
-        raise TypeError("metrics must be a mapping of name -> callable(y_true, y_score)")
+    elif not isinstance(metrics, Mapping) or not metrics or not all(callable(f) for f in metrics.values()):
+        raise TypeError(f"metrics must be a non-empty mapping of name -> callable(y_true, y_score); got {show(metrics)}")
+    clash = [name for name in metrics if name in ("n", "share", "positives", "prevalence")]
+    if clash:
+        raise ValueError(f"metrics must not be named like the report's own columns (n, share, positives, prevalence); got {clash}")
 
-    def _row(mask: np.ndarray) -> dict[str, float]:
-        yy, ss = y[mask], s[mask]
-        row: dict[str, float] = {"n": int(mask.sum()), "share": float(mask.mean()), "positives": int(yy.sum()), "prevalence": float(yy.mean())}
+    def _row(rows: np.ndarray) -> dict[str, float]:
+        yy, ss = y[rows], s[rows]
+        row: dict[str, float] = {"n": len(rows), "share": len(rows) / len(y), "positives": int(yy.sum()), "prevalence": float(yy.mean())}
         for name, f in metrics.items():
             try:
                 row[name] = float(f(yy, ss))
@@ -738,80 +743,65 @@ def slice_report(
                 row[name] = np.nan
         return row
 
-    keys = slices.to_numpy()
-    if isinstance(slices.dtype, pd.CategoricalDtype):
-        levels = list(slices.cat.categories)
+    positions = keys.groupby(keys, observed=True, sort=False).indices  # slice -> its row positions, in one pass
+    if len(positions) > MAX_SLICES:
+        raise ValueError(f"slices must have at most {MAX_SLICES:,} distinct values (a slice report, not one row per "
+                         f"id); got {len(positions):,}")
+    if isinstance(keys.dtype, pd.CategoricalDtype):
+        levels = [c for c in keys.cat.categories if c in positions]
     else:
-        levels = list(pd.unique(keys))
+        levels = list(positions)
         try:
             levels = sorted(levels)
         except TypeError:
             pass
-    rows, index = [], []
-    for level in levels:
-        mask = keys == level
-        if mask.any():
-            rows.append(_row(mask))
-            index.append(level)
-    rows.append(_row(np.ones(len(y), dtype=bool)))
-    index.append("overall")
-    out = pd.DataFrame(rows, index=pd.Index(index, dtype=object, name=slices.name))
+    rows = [_row(positions[level]) for level in levels]
+    index = list(levels)
+    total = _row(np.arange(len(y)))
+    rows.append(total)
+    index.append(_total_label(index))
+    out = pd.DataFrame(rows, index=pd.Index(index, dtype=object, name=slices.name if isinstance(slices, pd.Series) else None))
     for name in metrics:
-        out[f"{name}_gap"] = out[name] - out.loc["overall", name]
+        out[f"{name}_gap"] = out[name] - total[name]
     return out
 
 
-def kidney_stones() -> pd.DataFrame:
-    """The kidney-stone treatment data of Charig et al. (1986), the textbook Simpson's paradox.
-
-    Returns
-    -------
-    DataFrame
-        Four rows: ``treatment`` ("A" open surgery, "B" percutaneous nephrolithotomy), ``stone_size``
-        ("small", "large"), ``successes``, ``patients``.
-
-    Book: Chapter 6, "Model Offline Evaluation: Slice-based evaluation" (Simpson's paradox).
-
-    Example
-    -------
-    >>> kidney_stones().groupby("treatment")[["successes", "patients"]].sum()
-               successes  patients
-    treatment
-    A                273       350
-    B                289       350
-    """
-    return pd.DataFrame(
-        {
-            "treatment": ["A", "A", "B", "B"],
-            "stone_size": ["small", "large", "small", "large"],
-            "successes": [81, 192, 234, 55],
-            "patients": [87, 263, 270, 80],
-        }
-    )
+def _check_counts(name: str, data: pd.DataFrame, column: Any) -> np.ndarray:
+    values = data[column]
+    if values.dtype == bool or not pd.api.types.is_numeric_dtype(values):
+        raise TypeError(f"{name} must name a numeric column of data; got {column!r} of dtype {values.dtype}")
+    arr = values.to_numpy(dtype=float)
+    if not np.isfinite(arr).all():
+        raise ValueError(f"data[{column!r}] must hold finite counts (no NaN or inf); got {int((~np.isfinite(arr)).sum())} such value(s)")
+    return arr
 
 
 def simpsons_paradox(
     data: pd.DataFrame,
     *,
-    group: str = "treatment",
-    slice: str = "stone_size",
-    successes: str = "successes",
-    total: str = "patients",
+    group: Any = "treatment",
+    slice: Any = "stone_size",
+    successes: Any = "successes",
+    total: Any = "patients",
 ) -> dict[str, Any]:
     """Success rate of each group per slice and overall (pooled counts), and whether the winner flips.
 
     Parameters
     ----------
     data : DataFrame
-        One row per (group, slice) with counts, like :func:`kidney_stones`.
-    group, slice, successes, total : str
-        Column names.
+        One row per (group, slice) with counts (rows repeating a pair are added up), like the
+        kidney-stone study in ``mlsys_course.lab.ch06b.kidney_stones``.
+    group, slice : column names, default "treatment" and "stone_size"
+        The columns naming each row's group and slice; no missing values.
+    successes, total : column names, default "successes" and "patients"
+        Numeric count columns with ``0 <= successes <= total`` and ``total > 0`` on every row.
 
     Returns
     -------
     dict
-        ``rates``: DataFrame indexed by group, one column per slice plus ``"overall"``
-        (``sum(successes) / sum(total)``, not the mean of the slice rates);
+        ``rates``: DataFrame indexed by group, one column per slice plus the pooled rate
+        (``sum(successes) / sum(total)``, not the mean of the slice rates) in column ``"overall"``
+        (``"(overall)"`` if a slice is itself called "overall");
         ``slice_winners``: slice -> group with the highest rate; ``overall_winner``: group;
         ``paradox``: True when one group wins every slice yet another wins overall.
 
@@ -820,22 +810,36 @@ def simpsons_paradox(
 
     Example
     -------
-    >>> result = simpsons_paradox(kidney_stones())
+    Kidney-stone treatments A and B (Charig et al. 1986), by stone size:
+
+    >>> data = pd.DataFrame({"treatment": ["A", "A", "B", "B"], "stone_size": ["small", "large", "small", "large"],
+    ...                      "successes": [81, 192, 234, 55], "patients": [87, 263, 270, 80]})
+    >>> result = simpsons_paradox(data)
     >>> result["slice_winners"], result["overall_winner"], result["paradox"]
     ({'large': 'A', 'small': 'A'}, 'B', True)
     """
-    data = _check_frame("data", data)
-    _check_columns("group/slice/successes/total", [group, slice, successes, total], data, numeric=False)
-    _check_columns("successes/total", [successes, total], data, numeric=True)
-    if (data[successes] < 0).any() or (data[successes] > data[total]).any() or (data[total] <= 0).any():
-        raise ValueError("successes and total must satisfy 0 <= successes <= total and total > 0 on every row")
-    counts = data.groupby([group, slice], observed=True)[[successes, total]].sum()
-    rates = (counts[successes] / counts[total]).unstack(slice)
-    pooled = data.groupby(group, observed=True)[[successes, total]].sum()
-    rates["overall"] = pooled[successes] / pooled[total]
-    slice_cols = [c for c in rates.columns if c != "overall"]
-    slice_winners = {str(c): rates[c].idxmax() for c in slice_cols}
-    overall_winner = rates["overall"].idxmax()
+    data = check_frame("data", data)
+    names = {"group": group, "slice": slice, "successes": successes, "total": total}
+    for name, column in names.items():
+        check_column(name, data, column, frame="data")
+    if len(set(names.values())) != len(names):
+        raise ValueError(f"group, slice, successes and total must be four different columns; got {show(list(names.values()))}")
+    for name in ("group", "slice"):
+        if data[names[name]].isna().any():
+            raise ValueError(f"data[{names[name]!r}] ({name}) must not contain missing values; got {int(data[names[name]].isna().sum())}")
+    wins, counts = _check_counts("successes", data, successes), _check_counts("total", data, total)
+    bad = (wins < 0) | (wins > counts) | (counts <= 0)
+    if bad.any():
+        raise ValueError(f"data must satisfy 0 <= successes <= total and total > 0 on every row; "
+                         f"got {int(bad.sum())} row(s) that do not, e.g. row {show(data.index[bad][0])}")
+    summed = data.groupby([group, slice], observed=True, sort=True)[[successes, total]].sum()
+    rates = (summed[successes] / summed[total]).unstack(slice)
+    pooled = data.groupby(group, observed=True, sort=True)[[successes, total]].sum()
+    slice_cols = list(rates.columns)
+    overall = _total_label(slice_cols)
+    rates[overall] = pooled[successes] / pooled[total]
+    slice_winners = {c: rates[c].idxmax() for c in slice_cols}
+    overall_winner = rates[overall].idxmax()
     winners = set(slice_winners.values())
     paradox = len(winners) == 1 and next(iter(winners)) != overall_winner
     return {"rates": rates, "slice_winners": slice_winners, "overall_winner": overall_winner, "paradox": bool(paradox)}

@@ -6,6 +6,8 @@ legitimate payment. And when a product balances two objectives (quality and enga
 each with its own model lets you re-weight them at serving time, without retraining.
 
 Book: Chapter 2, "Business and ML Objectives" and "Objective Functions: Decoupling objectives".
+The chapter's experiment (the quality-engagement frontier of decoupled and combined models) is in
+``mlsys_course.lab.ch02``.
 """
 
 from __future__ import annotations
@@ -16,12 +18,31 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._validation import check_array, check_binary_labels, check_choice, check_int, check_real, check_same_length
+from mlsys_course._validation import (
+    check_array,
+    check_binary_labels,
+    check_choice,
+    show,
+    check_int,
+    check_real,
+    check_same_length,
+)
+
+__all__ = ["MAX_THRESHOLDS", "alerts_at_budget", "best_threshold", "combine_scores", "profit", "threshold_sweep"]
 
 #: Above this many distinct scores, :func:`threshold_sweep` uses at most this many quantiles.
 MAX_THRESHOLDS = 1000
 
 Gain = float | Sequence[float] | np.ndarray
+
+
+def _check_option(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    """``check_choice`` for a string option: a non-string (an array, a list) gets a clear TypeError rather
+    than numpy's "truth value of an array is ambiguous" from the ``in`` test (worth hoisting into
+    ``_validation.check_choice``)."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be one of {', '.join(map(repr, choices))}; got {show(value)} of type {type(value).__name__}")
+    return check_choice(name, value, choices)
 
 
 def _gain(name: str, value: Any, n: int) -> np.ndarray:
@@ -208,7 +229,7 @@ def best_threshold(
     >>> best_threshold(y, s, objective="profit", fp=-1.0, fn=-0.5)
     0.8
     """
-    check_choice("objective", objective, ("f1", "profit"))
+    _check_option("objective", objective, ("f1", "profit"))
     given = {k: v for k, v in {"tp": tp, "fp": fp, "fn": fn, "tn": tn}.items() if v is not None}
     if objective == "f1" and given:
         raise ValueError(f"objective='f1' takes no gains; got {', '.join(given)} (use objective='profit')")
@@ -259,64 +280,6 @@ def combine_scores(scores_a: Any, scores_b: Any, weight: float) -> np.ndarray:
     check_same_length(scores_a=a, scores_b=b)
     w = check_real("weight", weight, low=0.0, high=1.0)
     return w * _zscore("scores_a", a) + (1.0 - w) * _zscore("scores_b", b)
-
-
-def objective_tradeoff(
-    scores_a: Any,
-    scores_b: Any,
-    truth_a: Any,
-    truth_b: Any,
-    weights: Any = None,
-    *,
-    k: int,
-) -> pd.DataFrame:
-    """The frontier of two objectives: what the top k items deliver on each, weight by weight.
-
-    For each weight, items are ranked by :func:`combine_scores` (ties: lower position first) and the
-    top ``k`` are chosen; the frontier reports the mean true value of each objective over them. With
-    two separately trained models, moving along it is a serving-time change, not a retraining.
-
-    Parameters
-    ----------
-    scores_a, scores_b : array-like of shape (n,)
-        The two models' scores.
-    truth_a, truth_b : array-like of shape (n,)
-        The true value of each objective per item (e.g. quality label, engagement).
-    weights : array-like, optional
-        Weights of ``scores_a`` to try, each in [0, 1]; default 0, 0.1, ..., 1.
-    k : int
-        How many items are shown, in [1, n].
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per weight with columns ``weight``, ``mean_truth_a``, ``mean_truth_b``.
-
-    Book: Chapter 2, "Objective Functions: Decoupling objectives".
-
-    Example
-    -------
-    >>> a, b = [3.0, 2.0, 1.0, 0.0], [0.0, 1.0, 2.0, 3.0]
-    >>> objective_tradeoff(a, b, a, b, weights=[0.0, 1.0], k=2)
-       weight  mean_truth_a  mean_truth_b
-    0     0.0           0.5           2.5
-    1     1.0           2.5           0.5
-    """
-    a = check_array("scores_a", scores_a).astype(float)
-    b = check_array("scores_b", scores_b).astype(float)
-    ta = check_array("truth_a", truth_a).astype(float)
-    tb = check_array("truth_b", truth_b).astype(float)
-    check_same_length(scores_a=a, scores_b=b, truth_a=ta, truth_b=tb)
-    w = np.linspace(0.0, 1.0, 11) if weights is None else check_array("weights", weights).astype(float)
-    if np.any((w < 0) | (w > 1)):
-        raise ValueError(f"weights must all be in [0, 1]; got {w.tolist()}")
-    k = check_int("k", k, minimum=1, maximum=len(a))
-    za, zb = _zscore("scores_a", a), _zscore("scores_b", b)
-    rows = []
-    for weight in w:
-        top = np.argsort(-(weight * za + (1.0 - weight) * zb), kind="stable")[:k]
-        rows.append({"weight": weight, "mean_truth_a": ta[top].mean(), "mean_truth_b": tb[top].mean()})
-    return pd.DataFrame(rows)
 
 
 def alerts_at_budget(y_true: Any, scores: Any, n_alerts: int) -> dict[str, float]:

@@ -1,6 +1,3 @@
-import subprocess
-import sys
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,17 +6,16 @@ from hypothesis import strategies as st
 from sklearn.calibration import calibration_curve
 from sklearn.compose import make_column_transformer
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
-from sklearn.naive_bayes import GaussianNB
+from sklearn.metrics import make_scorer, roc_auc_score
 from sklearn.pipeline import make_pipeline
 
 from mlsys_course.evaluation import (
-    calibration_comparison,
+    MAX_BINS,
+    MAX_SLICES,
     coverage_curve,
     directional_test,
     expected_calibration_error,
     invariance_test,
-    kidney_stones,
     perturbation_test,
     reliability_table,
     simpsons_paradox,
@@ -64,10 +60,16 @@ def test_perturbation_grows_with_noise_and_is_zero_on_unused_columns(data):
 def test_perturbation_default_columns_skip_flags_and_scores_with_y(data):
     X, y = data
     model = LogisticRegression().fit(X, y)
-    report = perturbation_test(model, X, y=y, scoring=roc_auc_score, n_repeats=3, random_state=1)
+    report = perturbation_test(model, X, y=y, scoring="roc_auc", n_repeats=3, random_state=1)
     assert report["column"].tolist() == ["amount", "income", "(all)"]
     assert np.allclose(report["score_clean"], roc_auc_score(y, model.predict_proba(X)[:, 1]))
     assert np.allclose(report["score_change"], report["score_perturbed"] - report["score_clean"])
+    # scikit-learn's scoring contract: a callable scorer(model, X, y), and None for the model's own score
+    by_callable = perturbation_test(model, X, y=y, scoring=make_scorer(roc_auc_score, response_method="predict_proba"),
+                                    n_repeats=3, random_state=1)
+    pd.testing.assert_frame_equal(by_callable, report)
+    own = perturbation_test(model, X, y=y, n_repeats=3, random_state=1)
+    assert np.allclose(own["score_clean"], model.score(X, y))
 
 
 def test_perturbation_is_reproducible_and_uniform_noise_works(data):
@@ -88,11 +90,23 @@ def test_perturbation_bad_input(data):
     with pytest.raises(ValueError, match="noise"):
         perturbation_test(model, X, noise="laplace")
     with pytest.raises(ValueError, match="scoring needs y"):
-        perturbation_test(model, X, scoring=roc_auc_score)
+        perturbation_test(model, X, scoring="roc_auc")
+    with pytest.raises(ValueError, match="scoring must be a scikit-learn scorer name"):
+        perturbation_test(model, X, y=y, scoring="auc")
+    with pytest.raises(TypeError, match="scoring must be a scorer name"):
+        perturbation_test(model, X, y=y, scoring=3)
     with pytest.raises(TypeError, match="X must be a pandas DataFrame"):
         perturbation_test(model, X.to_numpy())
     with pytest.raises(TypeError, match="model"):
         perturbation_test(object(), X)
+    with pytest.raises(TypeError, match="model must be an estimator instance"):
+        perturbation_test(LogisticRegression, X)
+    with pytest.raises(TypeError, match="columns must name numeric"):
+        perturbation_test(model, X.assign(kind="a"), columns=["kind"])
+    with pytest.raises(ValueError, match="n_repeats must be <= 1000"):
+        perturbation_test(model, X, n_repeats=10**6)
+    with pytest.raises(ValueError, match="X must have unique column names"):
+        perturbation_test(model, pd.concat([X, X[["amount"]]], axis=1))
 
 
 # --- invariance -----------------------------------------------------------------------------------------
@@ -230,22 +244,6 @@ def test_calibration_bad_input():
         expected_calibration_error([0, 2], [0.2, 0.8])
 
 
-def test_calibration_comparison_improves_naive_bayes():
-    rng = np.random.default_rng(7)
-    n = 4000
-    z = rng.normal(size=(n, 1))
-    X = np.hstack([z + 0.3 * rng.normal(size=(n, 1)) for _ in range(5)])  # correlated: NB overconfident
-    y = (z[:, 0] + rng.normal(size=n) > 0).astype(int)
-    report = calibration_comparison(GaussianNB(), X[:3000], y[:3000], X[3000:], y[3000:]).set_index("method")
-    assert list(report.columns) == ["ece", "brier", "log_loss", "pr_auc", "fit_seconds"]
-    assert report.loc["sigmoid", "ece"] < report.loc["none", "ece"]
-    assert report.loc["isotonic", "log_loss"] < report.loc["none", "log_loss"]
-    with pytest.raises(ValueError, match="methods"):
-        calibration_comparison(GaussianNB(), X, y, X, y, methods=("platt",))
-    with pytest.raises(ValueError, match="cv"):
-        calibration_comparison(GaussianNB(), X, y, X, y, cv=1)
-
-
 # --- coverage -------------------------------------------------------------------------------------------
 
 
@@ -293,10 +291,24 @@ def test_slice_report_nan_on_one_class_slice_and_custom_metrics():
     g = pd.Series(["a", "a", "b", "b"])
     report = slice_report(y, [0.1, 0.2, 0.9, 0.3], g, metrics={"auc": roc_auc_score})
     assert np.isnan(report.loc["a", "auc"]) and report.loc["b", "auc"] == 1.0
-    with pytest.raises(TypeError, match="slices"):
-        slice_report(y, [0.1, 0.2, 0.9, 0.3], ["a", "a", "b", "b"])
+    with pytest.raises(TypeError, match="slices must be a 1-d array-like"):
+        slice_report(y, [0.1, 0.2, 0.9, 0.3], "a")
     with pytest.raises(ValueError, match="same length"):
         slice_report(y, [0.1, 0.2, 0.9], g)
+    with pytest.raises(ValueError, match="same length"):
+        slice_report(y, [0.1, 0.2, 0.9, 0.3], g[:3])
+    with pytest.raises(ValueError, match="slices must not contain missing values"):
+        slice_report(y, [0.1, 0.2, 0.9, 0.3], ["a", None, "b", "b"])
+    with pytest.raises(TypeError, match="metrics must be a non-empty mapping"):
+        slice_report(y, [0.1, 0.2, 0.9, 0.3], g, metrics={"auc": "roc_auc"})
+    with pytest.raises(ValueError, match="metrics must not be named like the report's own columns"):
+        slice_report(y, [0.1, 0.2, 0.9, 0.3], g, metrics={"n": roc_auc_score})
+
+
+def kidney_stones():
+    """Charig et al. (1986), written out here (the lab's copy is tested in test_lab_ch06b)."""
+    return pd.DataFrame({"treatment": ["A", "A", "B", "B"], "stone_size": ["small", "large", "small", "large"],
+                         "successes": [81, 192, 234, 55], "patients": [87, 263, 270, 80]})
 
 
 def test_kidney_stones_simpsons_paradox_with_the_published_numbers():
@@ -327,7 +339,123 @@ def test_no_paradox_when_the_slices_are_balanced():
         simpsons_paradox(data.assign(successes=200))
 
 
-def test_import_is_cheap():
-    code = "import sys, mlsys_course.evaluation; print('sklearn' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+def test_simpsons_paradox_refuses_missing_and_malformed_counts():
+    data = kidney_stones()
+    with pytest.raises(ValueError, match=r"data\['successes'\] must hold finite counts"):
+        simpsons_paradox(data.assign(successes=[81, np.nan, 234, 55]))  # was read as 0 successes
+    with pytest.raises(ValueError, match=r"data\['patients'\] must hold finite counts"):
+        simpsons_paradox(data.assign(patients=[87, 263, np.inf, 80]))
+    with pytest.raises(TypeError, match="successes must name a numeric column"):
+        simpsons_paradox(data.assign(successes=data["successes"].astype(str)))
+    with pytest.raises(ValueError, match=r"data\['stone_size'\] \(slice\) must not contain missing values"):
+        simpsons_paradox(data.assign(stone_size=["small", None, "small", "large"]))  # was dropped by groupby
+    with pytest.raises(ValueError, match="group must be a column of data"):
+        simpsons_paradox(data, group="arm")
+    with pytest.raises(ValueError, match="four different columns"):
+        simpsons_paradox(data, slice="treatment")
+    with pytest.raises(ValueError, match="data must have unique column names"):
+        simpsons_paradox(pd.concat([data, data[["patients"]]], axis=1))
+    with pytest.raises(TypeError, match="data must be a pandas DataFrame"):
+        simpsons_paradox(data.to_dict())
+
+
+def test_simpsons_paradox_with_a_slice_called_overall_and_repeated_rows():
+    data = kidney_stones().replace({"stone_size": {"large": "overall"}})
+    rates = simpsons_paradox(data)["rates"]
+    assert list(rates.columns) == ["overall", "small", "(overall)"]
+    assert rates.loc["A", "overall"] == pytest.approx(192 / 263) and rates.loc["A", "(overall)"] == pytest.approx(273 / 350)
+    split = pd.concat([kidney_stones().assign(successes=lambda d: d.successes - d.successes // 2,
+                                              patients=lambda d: d.patients - d.patients // 2),
+                       kidney_stones().assign(successes=lambda d: d.successes // 2, patients=lambda d: d.patients // 2)])
+    pd.testing.assert_frame_equal(simpsons_paradox(split)["rates"], simpsons_paradox(kidney_stones())["rates"])
+
+
+def test_invariance_refuses_values_the_column_cannot_hold():
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame({"x": rng.normal(size=200), "n": rng.integers(0, 3, 200),
+                      "device": pd.Categorical(rng.choice(["mobile", "desktop"], 200))})
+    model = make_pipeline(make_column_transformer(("passthrough", ["x", "n"])), LogisticRegression()).fit(X, X["x"] > 0)
+    with pytest.raises(ValueError, match=r"values must be held exactly by X\['n'\] \(dtype int64\); got 1.5"):
+        invariance_test(model, X, column="n", values=[0, 1.5])  # would silently test 1
+    with pytest.raises(ValueError, match=r"X\['device'\].*got 'tablet', not one of its categories"):
+        invariance_test(model, X, column="device", values=["mobile", "tablet"])  # would silently test NaN
+    with pytest.raises(ValueError, match=r"X\['n'\].*got 'two'"):
+        invariance_test(model, X, column="n", values=["two"])
+    with pytest.raises(ValueError, match=r"X\['n'\].*got nan"):
+        invariance_test(model, X, column="n", values=[np.nan])
+    with pytest.raises(ValueError, match="values must hold at least one value"):
+        invariance_test(model, X, column="n", values=[])
+    with pytest.raises(TypeError, match="values must be a non-empty list"):
+        invariance_test(model, X, column="n", values=3)
+    with pytest.raises(ValueError, match="column must be columns of X"):
+        invariance_test(model, X, column="age")
+    # valid: an integral float for an int column, numpy arrays and ranges of values, NaN for a float column
+    a = invariance_test(model, X, column="n", values=[0, 2.0])
+    b = invariance_test(model, X, column="n", values=np.array([0, 2]))
+    c = invariance_test(model, X, column="n", values=range(0, 3, 2))
+    pd.testing.assert_frame_equal(a.drop(columns="value"), b.drop(columns="value"))
+    pd.testing.assert_frame_equal(b, c)
+    assert invariance_test(model, X, column="device")["value"].tolist() == ["desktop", "mobile"]
+
+
+def test_slice_report_with_a_slice_called_overall():
+    y = [0, 1, 0, 1, 0, 1]
+    score = [0.2, 0.8, 0.3, 0.4, 0.6, 0.9]
+    report = slice_report(y, score, pd.Series(["overall", "overall", "overall", "b", "b", "b"]))
+    assert list(report.index) == ["b", "overall", "(overall)"]
+    assert report.loc["overall", "n"] == 3 and report.loc["(overall)", "n"] == 6
+    assert report.loc["(overall)", "accuracy_gap"] == 0.0
+    assert report.loc["overall", "accuracy_gap"] == pytest.approx(1.0 - 4 / 6)
+
+
+def test_slice_report_unusual_but_valid_slices():
+    rng = np.random.default_rng(10)
+    y = pd.Series((rng.random(300) < 0.3).astype(int), index=range(1000, 1300))
+    s = rng.random(300).astype(np.float32)
+    g = rng.choice(["x", "y"], 300)
+    expected = slice_report(y.to_numpy(), s.astype(float), pd.Series(g))
+    for slices in (g, g.tolist(), pd.Series(g, index=range(300)[::-1]), pd.Categorical(g)):
+        pd.testing.assert_frame_equal(slice_report(y, s, slices), expected)
+    assert slice_report(y, s, pd.Series(g, name="group")).index.name == "group"
+    ordered = slice_report(y, s, pd.Categorical(g, categories=["y", "x", "z"]))
+    assert list(ordered.index) == ["y", "x", "overall"]  # category order; the empty category is left out
+
+
+def test_slice_report_has_a_stated_slice_limit():
+    n = MAX_SLICES + 1
+    y, score = np.arange(n) % 2, np.linspace(0, 1, n)
+    with pytest.raises(ValueError, match=f"slices must have at most {MAX_SLICES:,} distinct values"):
+        slice_report(y, score, np.arange(n))  # one slice per row: a typo for a slice column, refused before any metric
+    assert len(slice_report(y[:-1], score[:-1], np.arange(n - 1) // 2, metrics={"mean": lambda t, s: s.mean()})) == n // 2 + 1
+
+
+def test_reliability_table_has_a_stated_bin_limit():
+    p = np.linspace(0.01, 0.99, 50)
+    y = (p > 0.5).astype(int)
+    assert len(reliability_table(y, p, n_bins=MAX_BINS)) == 50
+    with pytest.raises(ValueError, match=f"n_bins must be <= {MAX_BINS}"):
+        reliability_table(y, p, n_bins=10**10)
+    with pytest.raises(ValueError, match=f"n_bins must be <= {MAX_BINS}"):
+        expected_calibration_error(y, p, n_bins=10**10)
+
+
+def test_calibration_and_coverage_accept_unusual_but_valid_inputs():
+    rng = np.random.default_rng(11)
+    p = rng.random(500)
+    y = (rng.random(500) < p).astype(int)
+    ys, ps = pd.Series(y, index=range(500, 1000)), pd.Series(p.astype(np.float32), index=range(500)[::-1])
+    p32 = p.astype(np.float32).astype(float)
+    pd.testing.assert_frame_equal(reliability_table(ys, ps, n_bins=np.int64(5)), reliability_table(y, p32, n_bins=5))
+    assert expected_calibration_error(ys, ps) == expected_calibration_error(y, p32)
+    pd.testing.assert_frame_equal(coverage_curve(ys, ps, thresholds=range(1, 2)), coverage_curve(y, p32, thresholds=[1.0]))
+
+
+def test_directional_bad_column_kinds(data):
+    X, y = data
+    model = LogisticRegression().fit(X, y)
+    with pytest.raises(TypeError, match="column must name a numeric"):
+        directional_test(model, X.assign(amount=X["amount"] > 0), column="amount", delta=1)
+    with pytest.raises(TypeError, match="column must be one column name"):
+        directional_test(model, X, column=["amount"], delta=1)
+    with pytest.raises(ValueError, match="delta must be finite"):
+        directional_test(model, X, column="amount", delta=np.nan)

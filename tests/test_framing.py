@@ -1,14 +1,10 @@
-import subprocess
-import sys
-
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from sklearn.linear_model import LogisticRegression
 
 from mlsys_course.datasets import TOPICS, make_app_usage
-from mlsys_course.framing import hit_rate_at_k, score_all_apps, to_pairs
+from mlsys_course.framing import MAX_PAIRS, hit_rate_at_k, to_pairs
 
 U_COLS = [f"interest_{t}" for t in TOPICS]
 A_COLS = [f"topic_{t}" for t in TOPICS] + ["quality"]
@@ -16,7 +12,7 @@ A_COLS = [f"topic_{t}" for t in TOPICS] + ["quality"]
 
 @pytest.fixture(scope="module")
 def world():
-    return make_app_usage()
+    return make_app_usage(random_state=0)
 
 
 # --- make_app_usage ----------------------------------------------------------------------------
@@ -92,122 +88,97 @@ def test_world_bad_input(kwargs, error, words):
 # --- to_pairs ----------------------------------------------------------------------------------
 
 
-def test_pairs_shape_labels_and_features(world):
-    events, users, apps = world
+def test_pairs_are_each_event_then_its_negatives(world):
+    events, _, apps = world
     ev = events.iloc[:400]
-    old = apps[~apps.is_new]
-    X, y = to_pairs(ev, users, old, n_negatives=3)
-    assert X.shape == (1600, 3 * len(TOPICS) + 1)
-    assert X.columns.tolist() == U_COLS + A_COLS + [f"match_{t}" for t in TOPICS]
-    assert y.name == "opened" and y.tolist() == [1, 0, 0, 0] * 400
-    # Positive rows carry the event's user and app features; every row's match = interest * topic.
-    pos = X.iloc[::4]
-    np.testing.assert_allclose(pos[U_COLS], users.loc[ev.user_id, U_COLS])
-    np.testing.assert_allclose(pos[A_COLS], old.loc[ev.app_id, A_COLS])
-    for t in TOPICS:
-        np.testing.assert_allclose(X[f"match_{t}"], X[f"interest_{t}"] * X[f"topic_{t}"])
+    pool = apps.index[~apps.is_new]
+    pairs = to_pairs(ev, pool, n_negatives=3, random_state=0)
+    assert pairs.columns.tolist() == ["user_id", "app_id", "label"]
+    assert pairs.index.equals(pd.RangeIndex(1600))
+    assert pairs["label"].tolist() == [1, 0, 0, 0] * 400
+    np.testing.assert_array_equal(pairs["user_id"], np.repeat(ev["user_id"], 4))
+    np.testing.assert_array_equal(pairs["app_id"].iloc[::4], ev["app_id"])
 
 
-def recover_app_ids(X, apps):
-    """Which app each pair row describes, from its app features."""
-    keys = {tuple(np.round(r, 12)): i for i, r in zip(apps.index, apps[A_COLS].to_numpy())}
-    return np.array([keys[tuple(np.round(r, 12))] for r in X[A_COLS].to_numpy()])
-
-
-def test_negatives_are_other_apps_from_the_pool_and_distinct(world):
-    events, users, apps = world
+def test_negatives_are_other_candidates_distinct_and_uniform(world):
+    events, _, apps = world
     ev = events.iloc[:2000]
-    old = apps[~apps.is_new]
+    pool = apps.index[~apps.is_new]
     k = 5
-    X, _ = to_pairs(ev, users, old, n_negatives=k, random_state=1)
-    ids = recover_app_ids(X, old).reshape(len(ev), 1 + k)
-    np.testing.assert_array_equal(ids[:, 0], ev.app_id)
+    ids = to_pairs(ev, pool, n_negatives=k, random_state=1)["app_id"].to_numpy().reshape(len(ev), 1 + k)
     negatives = ids[:, 1:]
     assert (negatives != ids[:, [0]]).all()
     assert all(len(set(row)) == k for row in negatives)
-    assert np.isin(negatives, old.index).all()
+    assert np.isin(negatives, pool).all()
     # Uniform over the other apps: for one positive app, its negatives are spread evenly.
     common = np.bincount(ev.app_id).argmax()
-    neg = negatives[ids[:, 0] == common].ravel()
-    counts = np.bincount(neg, minlength=len(old))
-    others = np.delete(counts, common)
+    counts = np.bincount(negatives[ids[:, 0] == common].ravel(), minlength=len(pool))
     assert counts[common] == 0
-    assert stats.chisquare(others).pvalue > 0.001
+    assert stats.chisquare(np.delete(counts, common)).pvalue > 0.001
 
 
-def test_pairs_are_deterministic(world):
-    events, users, apps = world
+def test_negatives_from_a_large_pool_are_distinct_and_uniform():
+    """Above 1024 candidates the negatives are drawn by redrawing repeats: the same distribution."""
+    m, n, k = 3000, 4000, 20
+    rng = np.random.default_rng(0)
+    events = pd.DataFrame({"user": rng.integers(0, 50, n), "item": rng.integers(0, m, n)})
+    pairs = to_pairs(events, np.arange(m), user="user", item="item", n_negatives=k, random_state=2)
+    ids = pairs["item"].to_numpy().reshape(n, 1 + k)
+    assert all(len(set(row)) == 1 + k for row in ids)  # distinct, and never the positive
+    counts = np.bincount(ids[:, 1:].ravel(), minlength=m)
+    assert stats.chisquare(counts).pvalue > 0.001
+
+
+def test_pairs_are_deterministic_and_ids_of_any_kind_work(world):
+    events, _, apps = world
     ev = events.iloc[:100]
-    X1, y1 = to_pairs(ev, users, apps, random_state=5)
-    X2, y2 = to_pairs(ev, users, apps, random_state=5)
-    X3, _ = to_pairs(ev, users, apps, random_state=6)
-    pd.testing.assert_frame_equal(X1, X2)
-    pd.testing.assert_series_equal(y1, y2)
-    assert not X1.equals(X3)
+    a = to_pairs(ev, apps.index, random_state=5)
+    pd.testing.assert_frame_equal(a, to_pairs(ev, apps.index, random_state=np.random.default_rng(5)))
+    assert not a.equals(to_pairs(ev, apps.index, random_state=6))
+    # string ids, a Series with a shuffled index and numpy int seeds: the same draws
+    named = ev.assign(app_id="app" + ev["app_id"].astype(str)).set_index(ev.index[::-1])
+    b = to_pairs(named, pd.Series("app" + apps.index.astype(str)), n_negatives=np.int64(4), random_state=np.int64(5))
+    assert (b["app_id"] == "app" + a["app_id"].astype(str)).all()
 
 
 def test_pairs_bad_input(world):
-    events, users, apps = world
-    old = apps[~apps.is_new]
-    with pytest.raises(ValueError, match=r"events.app_id must only hold ids of apps .*\[25"):
-        to_pairs(events, users, old)  # events after the release hold new apps
+    events, _, apps = world
+    old = apps.index[~apps.is_new]
+    with pytest.raises(ValueError, match=r"events\['app_id'\] must only hold ids of candidates; got unknown id\(s\) \[2[5-9], "):
+        to_pairs(events, old)  # events after the release hold new apps
     with pytest.raises(ValueError, match="n_negatives must be <= 24"):
-        to_pairs(events.iloc[:5], users, old, n_negatives=25)
+        to_pairs(events.iloc[:5], old, n_negatives=25)
     with pytest.raises(ValueError, match="n_negatives must be >= 1"):
-        to_pairs(events.iloc[:5], users, old, n_negatives=0)
+        to_pairs(events.iloc[:5], old, n_negatives=0)
     with pytest.raises(TypeError, match="events must be a pandas DataFrame"):
-        to_pairs(events.to_numpy(), users, old)
-    with pytest.raises(ValueError, match="events must have columns user_id and app_id"):
-        to_pairs(events[["time"]], users, old)
-    with pytest.raises(ValueError, match="events must have columns user_id and app_id and at least 1 row"):
-        to_pairs(events.iloc[:0], users, old)
-    with pytest.raises(ValueError, match=r"apps must have columns .* missing \['quality'\]"):
-        to_pairs(events.iloc[:5], users, old.drop(columns="quality"))
-    with pytest.raises(TypeError, match="users must be a pandas DataFrame"):
-        to_pairs(events.iloc[:5], users.to_numpy(), old)
-    with pytest.raises(ValueError, match="events.user_id must only hold ids of users"):
-        to_pairs(events.iloc[:5].assign(user_id=999), users, old)
-    with pytest.raises(ValueError, match="apps must hold at least 2 apps"):
-        to_pairs(events[events.app_id == 0].iloc[:5], users, apps.loc[[0]])
+        to_pairs(events.to_numpy(), old)
+    with pytest.raises(ValueError, match="user must be a column of events"):
+        to_pairs(events[["time", "app_id"]], old)
+    with pytest.raises(ValueError, match="events must have at least 1 row"):
+        to_pairs(events.iloc[:0], old)
+    with pytest.raises(ValueError, match="candidates must hold at least 2 items"):
+        to_pairs(events[events.app_id == 0].iloc[:5], [0])
+    with pytest.raises(ValueError, match="candidates must be distinct"):
+        to_pairs(events.iloc[:5], [0, 1, 1] + list(range(2, 25)))
+    with pytest.raises(ValueError, match="candidates must not contain missing ids"):
+        to_pairs(events.iloc[:5], [0.0, np.nan, *range(2, 25)])
+    with pytest.raises(ValueError, match=r"events\['user_id'\] must not contain missing ids"):
+        to_pairs(events.iloc[:5].astype({"user_id": float}).assign(user_id=np.nan), old)
+    with pytest.raises(ValueError, match=r"events\['app_id'\] must not contain missing ids"):
+        to_pairs(events.iloc[:5].astype({"app_id": float}).assign(app_id=np.nan), old)
+    with pytest.raises(TypeError, match="ids of the same kind; got string ids in events and number ids in candidates"):
+        to_pairs(events.iloc[:5].astype({"app_id": str}), old)
+    with pytest.raises(ValueError, match="events must have unique column names"):
+        to_pairs(pd.concat([events.iloc[:5], events.iloc[:5][["app_id"]]], axis=1), old)
+    with pytest.raises(ValueError, match="user and item must be different columns"):
+        to_pairs(events.iloc[:5], old, item="user_id")
+    with pytest.raises(ValueError, match=f"must be <= {MAX_PAIRS:_}"):
+        to_pairs(events.iloc[:1000], np.arange(30_000), n_negatives=29_999)
+    with pytest.raises(TypeError, match="random_state must be"):
+        to_pairs(events.iloc[:5], old, random_state="seed")
 
 
-# --- score_all_apps and hit_rate_at_k ----------------------------------------------------------
-
-
-def test_score_all_apps_matches_model_on_each_pair(world):
-    events, users, apps = world
-    X, y = to_pairs(events.iloc[:3000], users, apps, random_state=0)
-    model = LogisticRegression(max_iter=500).fit(X, y)
-    scores = score_all_apps(model, [7, 3, 7], users, apps)
-    assert scores.shape == (3, 30) and scores.columns.tolist() == apps.index.tolist()
-    np.testing.assert_array_equal(scores.iloc[0], scores.iloc[2])
-    for row, user in enumerate([7, 3]):
-        one = pd.DataFrame(
-            {**{c: users.loc[user, c] for c in U_COLS}, **{c: apps[c] for c in A_COLS}}, index=apps.index
-        )
-        for t in TOPICS:
-            one[f"match_{t}"] = one[f"interest_{t}"] * one[f"topic_{t}"]
-        np.testing.assert_allclose(scores.iloc[row], model.predict_proba(one[X.columns])[:, 1])
-
-
-def test_score_all_apps_uses_decision_function_without_predict_proba(world):
-    events, users, apps = world
-    X, y = to_pairs(events.iloc[:200], users, apps)
-    model = LogisticRegression().fit(X, y)
-
-    class Margin:
-        def decision_function(self, X):
-            return model.decision_function(X)
-
-    a = score_all_apps(Margin(), [1, 2], users, apps)
-    b = score_all_apps(model, [1, 2], users, apps)
-    np.testing.assert_array_equal(a.rank(axis=1), b.rank(axis=1))
-    with pytest.raises(TypeError, match="model must have predict_proba or decision_function"):
-        score_all_apps(object(), [1], users, apps)
-    with pytest.raises(ValueError, match="user_ids must only hold ids of users"):
-        score_all_apps(model, [1, 1000], users, apps)
-    with pytest.raises(ValueError, match="user_ids must be a non-empty 1-d array"):
-        score_all_apps(model, [], users, apps)
+# --- hit_rate_at_k -----------------------------------------------------------------------------
 
 
 def hit_reference(scores, truth, k):
@@ -230,38 +201,39 @@ def test_hit_rate_matches_reference():
     assert hit_rate_at_k(scores, truth, 8) == pytest.approx(np.mean(truth != 18))
 
 
+def test_hit_rate_unusual_but_valid_inputs():
+    rng = np.random.default_rng(1)
+    scores = pd.DataFrame(rng.random((50, 6)), columns=[f"app{i}" for i in range(6)], index=range(100, 150))
+    truth = rng.choice(scores.columns, 50)
+    expected = hit_reference(scores, truth, 2)
+    assert hit_rate_at_k(scores.astype(np.float32), pd.Series(truth, index=range(50)[::-1]), np.int64(2)) == pytest.approx(expected)
+    assert hit_rate_at_k(scores, truth.astype(object), 2) == pytest.approx(expected)
+    numbered = pd.DataFrame(scores.to_numpy(), columns=np.arange(6.0))  # float column ids, int truth: same ids
+    assert hit_rate_at_k(numbered, [int(t[3:]) for t in truth], 2) == pytest.approx(expected)
+
+
+def test_hit_rate_string_ids_against_number_columns_is_an_error_not_zero():
+    scores = pd.DataFrame(np.eye(10), columns=range(10))
+    assert hit_rate_at_k(scores, list(range(10)), 1) == 1.0
+    with pytest.raises(TypeError, match="true_ids and the columns of scores must be ids of the same kind"):
+        hit_rate_at_k(scores, [str(i) for i in range(10)], 1)
+
+
 def test_hit_rate_bad_input():
     scores = pd.DataFrame([[0.1, 0.9]], columns=[0, 1])
     with pytest.raises(TypeError, match="scores must be a pandas DataFrame"):
         hit_rate_at_k(scores.to_numpy(), [1], 1)
-    with pytest.raises(ValueError, match="true_app_ids must be 1-d with one id per row"):
+    with pytest.raises(ValueError, match=r"true_ids must hold one id per row of scores \(1\); got 2"):
         hit_rate_at_k(scores, [1, 0], 1)
     with pytest.raises(ValueError, match="k must be >= 1"):
         hit_rate_at_k(scores, [1], 0)
-    with pytest.raises(ValueError, match="scores must not contain NaN"):
+    with pytest.raises(ValueError, match="scores must be finite"):
         hit_rate_at_k(scores.assign(**{"1": np.nan}), [1], 1)
-
-
-# --- the lesson --------------------------------------------------------------------------------
-
-
-def test_n_way_never_predicts_new_apps_and_pairwise_does(world):
-    events, users, apps = world
-    before, after = events[events.time < 18], events[events.time >= 18]
-    new = after.is_new_app.to_numpy()
-    nway = LogisticRegression(max_iter=1000).fit(users.loc[before.user_id].to_numpy(), before.app_id)
-    s_nway = pd.DataFrame(nway.predict_proba(users.loc[after.user_id].to_numpy()), columns=nway.classes_)
-    X, y = to_pairs(before, users, apps[~apps.is_new])
-    pairwise = LogisticRegression(max_iter=1000).fit(X, y)
-    s_pair = score_all_apps(pairwise, after.user_id, users, apps)
-    assert set(nway.classes_) == set(apps.index[~apps.is_new])
-    assert hit_rate_at_k(s_nway[new], after.app_id[new], 3) == 0.0
-    # Better than ranking the 30 apps at random (expected hit@3 = 3/30) on apps it never saw.
-    assert hit_rate_at_k(s_pair[new], after.app_id[new], 3) > 3 / 30 * 2
-    assert hit_rate_at_k(s_pair[~new], after.app_id[~new], 3) > 3 / 30 * 2
-
-
-def test_import_does_not_load_scikit_learn():
-    code = "import sys, mlsys_course.framing; print('sklearn' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    with pytest.raises(TypeError, match="scores must be numeric"):
+        hit_rate_at_k(scores.assign(**{"1": "high"}), [1], 1)
+    with pytest.raises(ValueError, match="true_ids must not contain missing ids"):
+        hit_rate_at_k(scores, [np.nan], 1)
+    with pytest.raises(ValueError, match="scores must have unique column names"):
+        hit_rate_at_k(pd.DataFrame([[0.1, 0.9]], columns=[0, 0]), [0], 1)
+    with pytest.raises(TypeError, match="true_ids must be a 1-d array-like"):
+        hit_rate_at_k(scores, 1, 1)
