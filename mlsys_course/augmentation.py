@@ -6,46 +6,59 @@
 - Synthesis: :func:`mixup` (convex combinations of two examples and of their labels, usable by any
   scikit-learn classifier through :func:`soft_label_rows`) and :func:`smote_synthesize` (new
   examples between same-class neighbours, imbalanced-learn's SMOTE).
-- :func:`augmentation_curve`: accuracy against the number of real training examples, with and
-  without each kind of augmentation, on scikit-learn's bundled 8x8 digits.
 
-Images are arrays of shape (n, height, width); :func:`augment` and :func:`augmentation_curve` work on
-flattened rows (the 64 pixels of a digit, values 0-16). scipy, scikit-learn and imbalanced-learn
-are imported inside the functions.
+Images are arrays of shape (n, height, width); :func:`augment` works on flattened rows (the 64 pixels
+of a digit, values 0-16) and drops into an imbalanced-learn pipeline as a sampler
+(``imblearn.FunctionSampler(func=augment, validate=False, kw_args={...})``), so only training folds
+are augmented. Every function refuses missing or infinite values (NaN pixels or labels), and refuses
+a result of more than :data:`MAX_VALUES` numbers (``n_copies`` or ``n`` too large for memory).
+The chapter's learning curve of each augmentation lives in ``mlsys_course.lab.ch04b``.
 
 Book: Chapter 4, "Data Augmentation".
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from imblearn.over_sampling import SMOTE
+from scipy import ndimage
 
 from ._validation import (
     RandomState,
-    _show,
     check_array,
-    check_choice,
     check_int,
     check_random_state,
     check_real,
     check_same_length,
+    check_seed,
+    show,
 )
 
 __all__ = [
-    "AUGMENTATION_METHODS",
+    "MAX_VALUES",
     "add_noise",
     "augment",
-    "augmentation_curve",
     "mixup",
     "rotate",
     "shift",
     "smote_synthesize",
     "soft_label_rows",
 ]
+
+#: The most numbers a function here returns (10**8 float64 values, 800 MB): a larger request is
+#: refused with an error naming the size argument, instead of exhausting memory.
+MAX_VALUES = 10**8
+
+
+def _check_size(name: str, value: Any, n_values: int) -> None:
+    if n_values > MAX_VALUES:
+        raise ValueError(
+            f"{name} would make a result of {n_values:,} values, more than MAX_VALUES = {MAX_VALUES:,} "
+            f"(800 MB); got {name}={show(value)}: augment in batches"
+        )
 
 
 # --- Label-preserving transforms -------------------------------------------------------------------
@@ -61,7 +74,7 @@ def _check_images(images: Any) -> np.ndarray:
 def _per_image(name: str, value: Any, n: int) -> np.ndarray:
     """A scalar or one value per image, as a float array of shape (n,)."""
     if np.ndim(value) == 0 and not isinstance(value, (str, bytes)):
-        return np.full(n, check_real(name, value))
+        return np.full(n, check_real(name, value.item() if isinstance(value, np.ndarray) else value))
     arr = check_array(name, value).astype(float)
     if len(arr) != n:
         raise ValueError(f"{name} must be a number or have one value per image ({n}); got length {len(arr)}")
@@ -75,8 +88,6 @@ def _resample(images: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndar
     integer coordinate, so images never mix. Same interpolation and border (``order=1``,
     ``mode="constant"``, ``cval=0``) as ``scipy.ndimage.shift`` and ``scipy.ndimage.rotate``.
     """
-    from scipy import ndimage
-
     # Snap coordinates within 1e-9 of a pixel centre onto it: otherwise cos/sin rounding puts a
     # border pixel 1e-16 outside the image at 90, 180, 270 degrees, and mode="constant" zeroes it.
     rows = np.where(np.abs(rows - np.round(rows)) < 1e-9, np.round(rows), rows)
@@ -200,6 +211,8 @@ def add_noise(
     array([[[0.126, 0.   ],
             [0.64 , 0.105]]])
     """
+    if np.ndim(images) == 0:
+        raise TypeError(f"images must be an array of images or rows; got {show(images)}")
     arr = check_array("images", images, ndim=np.ndim(images)).astype(float)
     sigma = check_real("sigma", sigma, low=0.0)
     rng = check_random_state("random_state", random_state)
@@ -210,27 +223,46 @@ def add_noise(
     return out
 
 
+def _pair(name: str, value: Any, what: str) -> tuple[Any, Any]:
+    """Two values from a tuple, list or 1-d array of length 2."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, (tuple, list, np.ndarray, pd.Series)) or np.ndim(value) != 1 or len(value) != 2:
+        raise TypeError(f"{name} must be a {what} pair; got {show(value)}")
+    first, second = (v.item() if isinstance(v, np.generic) else v for v in value)
+    return first, second
+
+
 def _check_clip(clip: Any) -> tuple[float, float]:
-    if not isinstance(clip, (tuple, list)) or len(clip) != 2:
-        raise TypeError(f"clip must be a (low, high) pair or None; got {_show(clip)}")
-    low, high = check_real("clip[0]", clip[0]), check_real("clip[1]", clip[1])
+    low, high = _pair("clip", clip, "(low, high)")
+    low, high = check_real("clip[0]", low), check_real("clip[1]", high)
     if low > high:
         raise ValueError(f"clip must have low <= high; got {clip}")
     return low, high
 
 
+def _check_labels(name: str, value: Any, *, min_len: int = 1) -> np.ndarray:
+    """A 1-d array of class labels of one kind: no missing (NaN, None) or infinite label, no str mixed with numbers.
+
+    (numpy would turn ``["a", 1]`` into ``["a", "1"]`` without a word.)"""
+    y = check_array(name, value, numeric=False, min_len=min_len)
+    if isinstance(value, (list, tuple)) and y.dtype.kind == "U" and not all(isinstance(v, str) for v in value):
+        raise TypeError(f"{name} must hold labels of one type, all str or all numbers; got {show(list(value)[:5])}")
+    bad = pd.isna(y) | (np.isinf(y) if y.dtype.kind == "f" else False)
+    if np.any(bad):
+        raise ValueError(f"{name} must not contain missing or infinite labels (NaN, None, inf); got {int(np.sum(bad))} of them")
+    return y
+
+
 def _check_rows(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
     X = check_array("X", X, ndim=2).astype(float)
-    y = check_array("y", y, numeric=False)
+    y = _check_labels("y", y)
     check_same_length(X=X, y=y)
     return X, y
 
 
 def _check_image_shape(image_shape: Any, n_features: int) -> tuple[int, int]:
-    if not isinstance(image_shape, (tuple, list)) or len(image_shape) != 2:
-        raise TypeError(f"image_shape must be a (height, width) pair; got {_show(image_shape)}")
-    h = check_int("image_shape[0]", image_shape[0], minimum=1)
-    w = check_int("image_shape[1]", image_shape[1], minimum=1)
+    h, w = _pair("image_shape", image_shape, "(height, width)")
+    h = check_int("image_shape[0]", h, minimum=1)
+    w = check_int("image_shape[1]", w, minimum=1)
     if h * w != n_features:
         raise ValueError(f"X must have image_shape[0] * image_shape[1] = {h * w} columns; got {n_features}")
     return h, w
@@ -267,9 +299,10 @@ def augment(
     y : array-like of shape (n,)
         Labels.
     n_copies : int, default 1
-        Transformed copies per image, >= 0 (0 returns the originals).
+        Transformed copies per image, >= 0 (0 returns the originals); the result may hold at most
+        :data:`MAX_VALUES` numbers.
     max_shift : int, default 1
-        Largest shift in pixels, >= 0.
+        Largest shift in pixels, in [0, max(height, width)].
     max_degrees : float, default 10.0
         Largest rotation in degrees, in [0, 180].
     noise_sigma : float, default 0.0
@@ -302,10 +335,11 @@ def augment(
     """
     X, y = _check_rows(X, y)
     n_copies = check_int("n_copies", n_copies, minimum=0)
-    max_shift = check_int("max_shift", max_shift, minimum=0)
+    h, w = _check_image_shape(image_shape, X.shape[1])
+    max_shift = check_int("max_shift", max_shift, minimum=0, maximum=max(h, w))  # further out, nothing is left
     max_degrees = check_real("max_degrees", max_degrees, low=0.0, high=180.0)
     noise_sigma = check_real("noise_sigma", noise_sigma, low=0.0)
-    h, w = _check_image_shape(image_shape, X.shape[1])
+    _check_size("n_copies", n_copies, len(X) * (1 + n_copies) * X.shape[1])
     bounds = None if clip is None else _check_clip(clip)
     rng = check_random_state("random_state", random_state)
 
@@ -348,9 +382,11 @@ def mixup(
     y : array-like of shape (n_rows,)
         Labels.
     alpha : float, default 0.2
-        Beta distribution parameter, > 0 (the paper uses 0.1-0.4).
+        Beta distribution parameter, in (0, 1e6] (the paper uses 0.1-0.4; a large alpha puts ``lam``
+        at 0.5).
     n : int or None
-        Number of new examples, >= 0; None for ``n_rows``.
+        Number of new examples, >= 0 (at most :data:`MAX_VALUES` numbers in ``X_mix``); None for
+        ``n_rows``.
     random_state : int, numpy.random.Generator or None
         Seed.
 
@@ -374,8 +410,9 @@ def mixup(
     True
     """
     X, y = _check_rows(X, y)
-    alpha = check_real("alpha", alpha, low=0.0, low_open=True)
+    alpha = check_real("alpha", alpha, low=0.0, high=1e6, low_open=True)  # near the float limit numpy draws lam = 0
     n = len(X) if n is None else check_int("n", n, minimum=0)
+    _check_size("n", n, n * X.shape[1])
     rng = check_random_state("random_state", random_state)
     i = rng.integers(0, len(X), size=n)
     j = rng.integers(0, len(X), size=n)
@@ -417,8 +454,8 @@ def soft_label_rows(X_mix: Any, y_a: Any, y_b: Any, lam: Any) -> tuple[np.ndarra
            [5.]]), array([1, 0]), array([0.7, 0.3]))
     """
     X_mix = check_array("X_mix", X_mix, ndim=2).astype(float)
-    y_a = check_array("y_a", y_a, numeric=False, min_len=0)
-    y_b = check_array("y_b", y_b, numeric=False, min_len=0)
+    y_a = _check_labels("y_a", y_a, min_len=0)
+    y_b = _check_labels("y_b", y_b, min_len=0)
     lam = check_array("lam", lam, min_len=0).astype(float)
     check_same_length(X_mix=X_mix, y_a=y_a, y_b=y_b, lam=lam)
     if np.any((lam < 0) | (lam > 1)):
@@ -431,7 +468,7 @@ def smote_synthesize(
     y: Any,
     *,
     n_copies: int = 1,
-    classes: Sequence[Any] | None = None,
+    classes: Any = None,
     k_neighbors: int = 5,
     random_state: RandomState = None,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -440,8 +477,8 @@ def smote_synthesize(
     SMOTE draws a point on the segment between an example and one of its ``k_neighbors`` nearest
     neighbours of the same class. Used here for augmentation, not only for balancing: each class in
     ``classes`` grows from ``n_c`` to ``(1 + n_copies) n_c`` examples (the other classes are left
-    as they are). For the usual use, balancing a rare class, call ``imblearn.over_sampling.SMOTE``
-    directly (:func:`mlsys_course.imbalance.resampler`).
+    as they are). For the usual use, balancing a rare class, use ``imblearn.over_sampling.SMOTE``
+    directly, inside an ``imblearn.pipeline.Pipeline``.
 
     Parameters
     ----------
@@ -449,13 +486,14 @@ def smote_synthesize(
     y : array-like of shape (n,)
         Labels.
     n_copies : int, default 1
-        New examples per real example of each class, >= 0.
-    classes : sequence or None
-        The classes to grow; None for all.
+        New examples per real example of each class, >= 0 (at most :data:`MAX_VALUES` numbers in the
+        result).
+    classes : list, array or Series of labels, or None
+        The classes to grow, each present in ``y`` and named once; None for all.
     k_neighbors : int, default 5
         Neighbours SMOTE interpolates towards, >= 1 and smaller than the smallest grown class.
     random_state : int, numpy.random.Generator or None
-        Seed.
+        Seed of SMOTE (an int is handed to ``SMOTE(random_state=...)`` unchanged).
 
     Returns
     -------
@@ -474,25 +512,26 @@ def smote_synthesize(
     >>> X_aug.shape, np.bincount(y_aug)
     ((12, 2), array([6, 6]))
     """
-    from imblearn.over_sampling import SMOTE
-
     X, y = _check_rows(X, y)
     n_copies = check_int("n_copies", n_copies, minimum=0)
     k_neighbors = check_int("k_neighbors", k_neighbors, minimum=1)
-    rng = check_random_state("random_state", random_state)
+    seed = check_seed("random_state", random_state)
     labels, counts = np.unique(y, return_counts=True)
     count = dict(zip(labels.tolist(), counts.tolist()))
     if classes is None:
         grown = labels.tolist()
     else:
-        if isinstance(classes, (str, bytes)) or not isinstance(classes, Sequence):
-            raise TypeError(f"classes must be a list of labels or None; got {_show(classes)}")
-        unknown = [c for c in classes if c not in count]
+        if isinstance(classes, (str, bytes, dict)) or np.ndim(classes) != 1:
+            raise TypeError(f"classes must be a list of labels or None; got {show(classes)}")
+        grown = [c.item() if isinstance(c, np.generic) else c for c in classes]
+        unknown = [c for c in grown if c not in count]
         if unknown:
             raise ValueError(
-                f"classes must be labels present in y ({_show(labels.tolist())}); got unknown {_show(unknown)}"
+                f"classes must be labels present in y ({show(labels.tolist())}); got unknown {show(unknown)}"
             )
-        grown = list(classes)
+        if len(set(grown)) != len(grown):
+            raise ValueError(f"classes must name each class once; got {show(grown)}")
+    _check_size("n_copies", n_copies, (len(X) + n_copies * sum(count[c] for c in grown)) * X.shape[1])
     if n_copies == 0 or not grown:
         return X.copy(), y.copy()
     smallest = min(count[c] for c in grown)
@@ -501,147 +540,6 @@ def smote_synthesize(
             f"k_neighbors must be smaller than the smallest grown class ({smallest} examples); got {k_neighbors}"
         )
     target = {c: (1 + n_copies) * count[c] if c in grown else count[c] for c in count}
-    sampler = SMOTE(sampling_strategy=target, k_neighbors=k_neighbors, random_state=int(rng.integers(2**31 - 1)))
+    sampler = SMOTE(sampling_strategy=target, k_neighbors=k_neighbors, random_state=seed)
     X_aug, y_aug = sampler.fit_resample(X, y)
     return np.asarray(X_aug), np.asarray(y_aug)
-
-
-# --- The learning curve with and without augmentation ----------------------------------------------------
-
-#: Methods accepted by :func:`augmentation_curve`.
-AUGMENTATION_METHODS = ("none", "rotate", "shift", "noise", "mixup", "smote")
-
-
-def _balanced_order(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A random order whose every prefix has the classes as even as possible (nested, stratified)."""
-    perm = rng.permutation(len(y))
-    rank = np.empty(len(y), dtype=int)
-    for c in np.unique(y):
-        members = perm[y[perm] == c]
-        rank[members] = np.arange(len(members))
-    return perm[np.argsort(rank[perm], kind="stable")]
-
-
-def augmentation_curve(
-    n_real_values: Sequence[int] = (50, 100, 200, 400, 800),
-    methods: Sequence[str] = AUGMENTATION_METHODS,
-    *,
-    n_copies: int = 4,
-    test_size: int = 500,
-    C: float = 0.1,
-    random_state: RandomState = 0,
-) -> pd.DataFrame:
-    """Test accuracy on the 8x8 digits for n real training images, with and without augmentation.
-
-    ``sklearn.datasets.load_digits`` (1797 images, bundled) is split once into a fixed stratified
-    test set of ``test_size`` images and a pool. For each ``n_real`` the first ``n_real`` images of
-    one seeded, class-balanced order of the pool are used (so smaller sets are subsets of larger
-    ones), augmented by each method with ``n_copies`` new examples per real one, and a
-    ``LogisticRegression(C=C)`` on pixels / 16 is fitted and scored on the test set:
-
-    - ``none``: the real images only;
-    - ``rotate``: :func:`augment` with rotations only, within +-10 degrees;
-    - ``shift``: :func:`augment` with shifts only, by up to 1 pixel each way (label-preserving, but
-      the digits are centred, so shifted copies look like no test image: with a linear model it
-      hurts);
-    - ``noise``: :func:`augment` with Gaussian noise only (``noise_sigma=2``);
-    - ``mixup``: :func:`mixup` (``alpha=0.2``) through :func:`soft_label_rows` (exact soft labels
-      for logistic regression);
-    - ``smote``: :func:`smote_synthesize` with ``k_neighbors = min(5, smallest class - 1)``.
-
-    Parameters
-    ----------
-    n_real_values : sequence of int, default (50, 100, 200, 400, 800)
-        Numbers of real training images, each in [20, 1797 - test_size] (at least 2 per class).
-    methods : sequence of str, default all of :data:`AUGMENTATION_METHODS`
-        Which methods, in the order of the output rows.
-    n_copies : int, default 4
-        New examples per real one, >= 1.
-    test_size : int, default 500
-        Size of the fixed test set, in [100, 1000].
-    C : float, default 0.1
-        Inverse regularisation strength of the classifier, > 0.
-    random_state : int, numpy.random.Generator or None, default 0
-        Seed of the split, the order and the augmentation.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``n_real``, ``method``, ``n_train`` (rows the classifier saw) and ``accuracy``, one row
-        per (n_real, method) in the order given.
-
-    Book: Chapter 4, "Data Augmentation" (label-preserving transformations, perturbation, data
-    synthesis: each helps most when real data is scarce).
-
-    Example
-    -------
-    >>> curve = augmentation_curve([50], methods=["none", "rotate"], random_state=0)
-    >>> curve.round(3)
-       n_real  method  n_train  accuracy
-    0      50    none       50     0.846
-    1      50  rotate      250     0.872
-    """
-    from sklearn.datasets import load_digits
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import train_test_split
-    from threadpoolctl import threadpool_limits
-
-    if isinstance(n_real_values, (str, bytes)) or not isinstance(n_real_values, Sequence) or not n_real_values:
-        raise TypeError(f"n_real_values must be a non-empty list of ints; got {_show(n_real_values)}")
-    if isinstance(methods, (str, bytes)) or not isinstance(methods, Sequence) or not methods:
-        raise TypeError(f"methods must be a non-empty list of names from {AUGMENTATION_METHODS}; got {_show(methods)}")
-    for m in methods:
-        check_choice("methods", m, AUGMENTATION_METHODS)
-    n_copies = check_int("n_copies", n_copies, minimum=1)
-    test_size = check_int("test_size", test_size, minimum=100, maximum=1000)
-    C = check_real("C", C, low=0.0, low_open=True)
-    digits = load_digits()
-    sizes = [check_int("n_real_values", v, minimum=20, maximum=len(digits.target) - test_size) for v in n_real_values]
-    rng = check_random_state("random_state", random_state)
-
-    X_pool, X_test, y_pool, y_test = train_test_split(
-        digits.data,
-        digits.target,
-        test_size=test_size,
-        stratify=digits.target,
-        random_state=int(rng.integers(2**31 - 1)),
-    )
-    order = _balanced_order(y_pool, rng)
-    base_seed = int(rng.integers(2**31 - 1))
-    rows = []
-    # One BLAS thread: small models (threads only add overhead), and accuracies independent of the core count.
-    with threadpool_limits(limits=1, user_api="blas"):
-        for n_real in sizes:
-            X, y = X_pool[order[:n_real]], y_pool[order[:n_real]]
-            for method in methods:
-                # Each (n_real, method) cell has its own stream: its result does not depend on the others.
-                seed = np.random.default_rng([base_seed, n_real, AUGMENTATION_METHODS.index(method)])
-                weight = None
-                if method == "none":
-                    X_tr, y_tr = X, y
-                elif method == "rotate":
-                    X_tr, y_tr = augment(X, y, n_copies=n_copies, max_shift=0, max_degrees=10.0, random_state=seed)
-                elif method == "shift":
-                    X_tr, y_tr = augment(X, y, n_copies=n_copies, max_shift=1, max_degrees=0.0, random_state=seed)
-                elif method == "noise":
-                    X_tr, y_tr = augment(
-                        X, y, n_copies=n_copies, max_shift=0, max_degrees=0.0, noise_sigma=2.0, random_state=seed
-                    )
-                elif method == "mixup":
-                    X_mix, y_a, y_b, lam = mixup(X, y, alpha=0.2, n=n_copies * n_real, random_state=seed)
-                    X_rows, y_rows, w_rows = soft_label_rows(X_mix, y_a, y_b, lam)
-                    X_tr, y_tr = np.concatenate([X, X_rows]), np.concatenate([y, y_rows])
-                    weight = np.concatenate([np.ones(n_real), w_rows])
-                else:  # smote
-                    k = min(5, int(np.bincount(y).min()) - 1)
-                    X_tr, y_tr = smote_synthesize(X, y, n_copies=n_copies, k_neighbors=k, random_state=seed)
-                model = LogisticRegression(C=C, max_iter=2000).fit(X_tr / 16.0, y_tr, sample_weight=weight)
-                rows.append(
-                    {
-                        "n_real": n_real,
-                        "method": method,
-                        "n_train": len(y_tr),
-                        "accuracy": float(model.score(X_test / 16.0, y_test)),
-                    }
-                )
-    return pd.DataFrame(rows)

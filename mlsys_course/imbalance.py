@@ -1,18 +1,18 @@
-"""Class imbalance: the right metric, and resampling, reweighting or a different loss.
+"""Class imbalance: read the rare class's metrics against chance, reweight the classes, or change the loss.
 
-- Metrics: accuracy hides a useless model when one class is rare (:func:`book_cancer_example`,
-  :func:`metric_table`); ROC-AUC looks good where PR-AUC shows how hard the task is
-  (:func:`auc_skill`).
-- Data-level methods: imbalanced-learn's resamplers (:func:`resampler`), applied inside the training
-  folds only (:func:`resampling_leak_demo` shows what resampling before the split does to the score).
-- Algorithm-level methods: class weights (:func:`inverse_frequency_weights`,
-  :func:`class_balanced_weights` after Cui et al. 2019) and the focal loss (:func:`focal_loss`,
-  :class:`FocalLossClassifier` after Lin et al. 2017).
-- All of them side by side on the same linear model, and moving the threshold
-  (:func:`compare_imbalance_methods`).
+Recipes (each is what a project copies; the chapter's experiments live in ``mlsys_course.lab.ch04b``):
 
-scikit-learn's estimator base classes are imported with this module (the classifier needs them);
-imbalanced-learn, ``sklearn.metrics`` and model selection are imported inside the functions.
+- Metrics: ROC-AUC and PR-AUC next to what a random ranking scores (:func:`auc_skill`): on rare
+  fraud, ROC-AUC looks good where PR-AUC shows how hard the task is.
+- Class weights: inverse frequency (:func:`inverse_frequency_weights`) and the class-balanced weights
+  of Cui et al. 2019 (:func:`effective_number`, :func:`class_balanced_weights`), ready for
+  ``class_weight=`` of any scikit-learn classifier.
+- A different loss: the focal loss of Lin et al. 2017 (:func:`focal_loss`, :func:`focal_loss_gradient`)
+  and a linear classifier trained on it (:class:`FocalLossClassifier`).
+
+Resampling is imbalanced-learn's (``RandomOverSampler``, ``RandomUnderSampler``, ``SMOTE``,
+``TomekLinks``), used directly inside an ``imblearn.pipeline.Pipeline`` so that it runs on the
+training folds only; moving the decision threshold is scikit-learn's ``TunedThresholdClassifierCV``.
 
 Book: Chapter 4, "Class Imbalance".
 """
@@ -20,7 +20,7 @@ Book: Chapter 4, "Class Imbalance".
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -28,263 +28,35 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import expit, log_expit
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import average_precision_score, roc_auc_score
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._validation import (
-    RandomState,
-    _show,
     check_array,
     check_binary_labels,
+    check_bool,
     check_choice,
     check_int,
     check_probability,
-    check_random_state,
     check_real,
     check_same_length,
+    show,
 )
 
 __all__ = [
-    "BOOK_CANCER_CONFUSION",
-    "METHODS",
-    "SAMPLERS",
     "FocalLossClassifier",
     "auc_skill",
-    "book_cancer_example",
     "class_balanced_weights",
-    "compare_imbalance_methods",
-    "confusion_from_accuracy_f1",
     "effective_number",
     "focal_loss",
     "focal_loss_gradient",
     "inverse_frequency_weights",
-    "labels_from_confusion",
-    "metric_table",
-    "resampler",
-    "resampling_leak_demo",
 ]
 
-# --- Metrics: the book's two cancer models -----------------------------------------------------------
-
-#: The book's two models on 1000 cases of which 100 are CANCER (Chapter 4, "Choosing the right
-#: evaluation metrics"): the same accuracy, 0.90, but F1 0.167 (A) against 0.643 (B). The counts are
-#: the only ones consistent with those numbers: see :func:`confusion_from_accuracy_f1`.
-BOOK_CANCER_CONFUSION: dict[str, dict[str, int]] = {
-    "Model A": {"tp": 10, "fp": 10, "fn": 90, "tn": 890},
-    "Model B": {"tp": 90, "fp": 90, "fn": 10, "tn": 810},
-}
-
-
-def confusion_from_accuracy_f1(n: int, n_positive: int, accuracy: float, f1: float) -> dict[str, int]:
-    """The confusion matrix implied by the accuracy and F1 of a model on a known class balance.
-
-    Accuracy fixes the number of errors, ``FP + FN = (1 - accuracy) n``, and with it
-    ``F1 = 2 TP / (2 TP + FP + FN)`` fixes ``TP = F1 (FP + FN) / (2 (1 - F1))``. Then
-    ``FN = n_positive - TP``, ``FP = errors - FN`` and ``TN = n - n_positive - FP``: four numbers
-    from two metrics and the class counts. This is how the book's table of two cancer models
-    (:data:`BOOK_CANCER_CONFUSION`) is checked: 1000 cases, 100 cancer, accuracy 0.9, F1 0.167 and
-    0.643 give TP = 10 and 90 (F1 is printed to 3 decimals, so TP is rounded to the nearest integer).
-
-    Parameters
-    ----------
-    n : int
-        Number of examples (>= 1).
-    n_positive : int
-        Number of positives, in [0, n].
-    accuracy : float
-        Accuracy, in [0, 1].
-    f1 : float
-        F1 score of the positive class, in [0, 1).
-
-    Returns
-    -------
-    dict
-        ``{"tp": ..., "fp": ..., "fn": ..., "tn": ...}`` as integers.
-
-    Raises
-    ------
-    ValueError
-        When no confusion matrix with these class counts has this accuracy and F1.
-
-    Book: Chapter 4, "Class Imbalance: Using the right evaluation metrics".
-
-    Example
-    -------
-    >>> confusion_from_accuracy_f1(1000, 100, accuracy=0.9, f1=0.167)
-    {'tp': 10, 'fp': 10, 'fn': 90, 'tn': 890}
-    >>> confusion_from_accuracy_f1(1000, 100, accuracy=0.9, f1=0.643)
-    {'tp': 90, 'fp': 90, 'fn': 10, 'tn': 810}
-    """
-    n = check_int("n", n, minimum=1)
-    n_positive = check_int("n_positive", n_positive, minimum=0, maximum=n)
-    accuracy = check_real("accuracy", accuracy, low=0.0, high=1.0)
-    f1 = check_real("f1", f1, low=0.0, high=1.0, high_open=True)
-    errors = int(round((1.0 - accuracy) * n))
-    tp = int(round(f1 * errors / (2.0 * (1.0 - f1))))
-    fn = n_positive - tp
-    fp = errors - fn
-    tn = n - n_positive - fp
-    if min(tp, fn, fp, tn) < 0:
-        raise ValueError(
-            f"no confusion matrix of {n} examples with {n_positive} positives has accuracy {accuracy} "
-            f"and F1 {f1}; got tp={tp}, fp={fp}, fn={fn}, tn={tn}"
-        )
-    return {"tp": tp, "fp": fp, "fn": fn, "tn": tn}
-
-
-def labels_from_confusion(*, tp: int, fp: int, fn: int, tn: int) -> tuple[np.ndarray, np.ndarray]:
-    """Label and prediction vectors with the given confusion counts (positives first).
-
-    Parameters
-    ----------
-    tp, fp, fn, tn : int
-        Counts of true positives, false positives, false negatives and true negatives (>= 0, at
-        least one of them > 0).
-
-    Returns
-    -------
-    y_true, y_pred : numpy.ndarray of shape (tp + fp + fn + tn,)
-        0/1 labels and predictions, in the order TP, FN, FP, TN.
-
-    Book: Chapter 4, "Class Imbalance: Using the right evaluation metrics".
-
-    Example
-    -------
-    >>> y_true, y_pred = labels_from_confusion(tp=1, fp=1, fn=2, tn=1)
-    >>> y_true, y_pred
-    (array([1, 1, 1, 0, 0]), array([1, 0, 0, 1, 0]))
-    """
-    counts = {k: check_int(k, v, minimum=0) for k, v in {"tp": tp, "fn": fn, "fp": fp, "tn": tn}.items()}
-    if sum(counts.values()) == 0:
-        raise ValueError("tp + fp + fn + tn must be >= 1; got all counts 0")
-    cells = {"tp": (1, 1), "fn": (1, 0), "fp": (0, 1), "tn": (0, 0)}
-    y_true = np.concatenate([np.full(counts[k], cells[k][0]) for k in cells]).astype(int)
-    y_pred = np.concatenate([np.full(counts[k], cells[k][1]) for k in cells]).astype(int)
-    return y_true, y_pred
-
-
-def book_cancer_example() -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """The book's two cancer-detection models as label vectors: same accuracy, very different F1.
-
-    1000 cases, 100 of them CANCER (the positive class). Model A finds 10 of the 100 cancers with 10
-    false alarms; model B finds 90 with 90 false alarms. Both have accuracy 0.90 and precision 0.5;
-    recall is 0.1 against 0.9, F1 0.167 against 0.643 (:data:`BOOK_CANCER_CONFUSION`). Pass the
-    result to :func:`metric_table`.
-
-    Returns
-    -------
-    y_true : numpy.ndarray of shape (1000,)
-        1 = CANCER, 0 = NORMAL (the same vector for both models).
-    predictions : dict
-        ``{"Model A": y_pred, "Model B": y_pred}``, each of shape (1000,).
-
-    Book: Chapter 4, "Class Imbalance: Using the right evaluation metrics"
-    (the two models' confusion matrices and their metrics).
-
-    Example
-    -------
-    >>> y_true, predictions = book_cancer_example()
-    >>> metric_table(y_true, predictions)[["accuracy", "precision", "recall", "f1"]].round(3)
-             accuracy  precision  recall     f1
-    model
-    Model A       0.9        0.5     0.1  0.167
-    Model B       0.9        0.5     0.9  0.643
-    """
-    # Both models are scored on the same 1000 cases: the 100 cancers first, then the 900 normal ones.
-    y_true = np.r_[np.ones(100, int), np.zeros(900, int)]
-    predictions = {}
-    for name, c in BOOK_CANCER_CONFUSION.items():
-        pred = np.zeros(1000, int)
-        pred[: c["tp"]] = 1  # the cancers it finds
-        pred[100 : 100 + c["fp"]] = 1  # its false alarms
-        predictions[name] = pred
-    return y_true, predictions
-
-
-def _counts(y: np.ndarray, pred: np.ndarray) -> tuple[int, int, int, int]:
-    tp = int(np.sum((y == 1) & (pred == 1)))
-    fp = int(np.sum((y == 0) & (pred == 1)))
-    fn = int(np.sum((y == 1) & (pred == 0)))
-    tn = int(np.sum((y == 0) & (pred == 0)))
-    return tp, fp, fn, tn
-
-
-def _check_dict(name: str, value: Any) -> Mapping:
-    if not isinstance(value, Mapping) or len(value) == 0:
-        raise TypeError(f"{name} must be a non-empty dict of model name -> array; got {_show(value)}")
-    return value
-
-
-def metric_table(y_true: Any, predictions: Mapping[str, Any], scores: Mapping[str, Any] | None = None) -> pd.DataFrame:
-    """Accuracy, precision, recall, F1 and balanced accuracy of several models; PR-AUC and ROC-AUC from scores.
-
-    Parameters
-    ----------
-    y_true : array-like of shape (n,)
-        True 0/1 labels, with both classes present.
-    predictions : dict of str -> array-like of shape (n,)
-        Each model's 0/1 decisions.
-    scores : dict of str -> array-like of shape (n,), optional
-        Scores (higher = more likely positive) of some or all of the models in ``predictions``; when
-        given, the table gets ``pr_auc`` (average precision, as ``sklearn.metrics.average_precision_score``)
-        and ``roc_auc`` columns, NaN for a model without scores.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per model (index ``model``, in the order given) with columns ``accuracy``,
-        ``precision`` (0 when nothing is predicted positive), ``recall``, ``f1``,
-        ``balanced_accuracy`` (mean of the recall of each class) and, with ``scores``, ``pr_auc``,
-        ``roc_auc``.
-
-    Book: Chapter 4, "Class Imbalance: Using the right evaluation metrics" (F1, precision, recall; ROC and
-    precision-recall curves).
-
-    Example
-    -------
-    >>> y = [1, 1, 0, 0, 0, 0]
-    >>> table = metric_table(y, {"all negative": [0] * 6, "m": [1, 0, 1, 0, 0, 0]},
-    ...                      scores={"m": [0.9, 0.2, 0.6, 0.1, 0.3, 0.1]})
-    >>> table.T.round(3)
-    model              all negative      m
-    accuracy                  0.667  0.667
-    precision                 0.000  0.500
-    recall                    0.000  0.500
-    f1                        0.000  0.500
-    balanced_accuracy         0.500  0.625
-    pr_auc                      NaN  0.750
-    roc_auc                     NaN  0.750
-    """
-    y = check_binary_labels("y_true", y_true)
-    if y.min() == y.max():
-        raise ValueError(f"y_true must contain both classes 0 and 1; got only {int(y[0])}")
-    predictions = _check_dict("predictions", predictions)
-    if scores is not None:
-        scores = _check_dict("scores", scores)
-        unknown = [k for k in scores if k not in predictions]
-        if unknown:
-            raise ValueError(f"scores must only have models that are in predictions; got unknown {_show(unknown)}")
-        from sklearn.metrics import average_precision_score, roc_auc_score
-    rows = []
-    for name, pred in predictions.items():
-        p = check_binary_labels(f"predictions[{name!r}]", pred)
-        check_same_length(y_true=y, **{f"predictions[{name!r}]": p})
-        tp, fp, fn, tn = _counts(y, p)
-        row = {
-            "model": name,
-            "accuracy": (tp + tn) / len(y),
-            "precision": tp / (tp + fp) if tp + fp else 0.0,
-            "recall": tp / (tp + fn),
-            "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0,
-            "balanced_accuracy": (tp / (tp + fn) + tn / (tn + fp)) / 2,
-        }
-        if scores is not None:
-            row["pr_auc"] = row["roc_auc"] = np.nan
-            if name in scores:
-                s = check_array(f"scores[{name!r}]", scores[name]).astype(float)
-                check_same_length(y_true=y, **{f"scores[{name!r}]": s})
-                row["pr_auc"] = float(average_precision_score(y, s))
-                row["roc_auc"] = float(roc_auc_score(y, s))
-        rows.append(row)
-    return pd.DataFrame(rows).set_index("model")
+# --- Metrics ----------------------------------------------------------------------------------------
 
 
 def auc_skill(y_true: Any, scores: Any) -> pd.DataFrame:
@@ -321,8 +93,6 @@ def auc_skill(y_true: Any, scores: Any) -> pd.DataFrame:
     roc_auc  0.812     0.5  0.625
     pr_auc   0.500     0.2  0.375
     """
-    from sklearn.metrics import average_precision_score, roc_auc_score
-
     y = check_binary_labels("y_true", y_true)
     s = check_array("scores", scores).astype(float)
     check_same_length(y_true=y, scores=s)
@@ -338,20 +108,54 @@ def auc_skill(y_true: Any, scores: Any) -> pd.DataFrame:
 # --- Class weights ----------------------------------------------------------------------------------
 
 
-def _class_counts(name: str, value: Any) -> tuple[list, np.ndarray]:
-    """Classes and counts from a mapping / Series of counts, or from an array of labels."""
-    if isinstance(value, (Mapping, pd.Series)):
-        items = list(value.items())
-        if not items:
-            raise ValueError(f"{name} must have at least one class; got an empty mapping")
-        classes = [k.item() if isinstance(k, np.generic) else k for k, _ in items]
-        counts = np.array([check_int(f"{name}[{k!r}]", v, minimum=1) for k, v in items], dtype=float)
-        return classes, counts
-    labels = check_array(name, value, numeric=False)
-    if labels.dtype.kind == "f" and not np.all(np.isfinite(labels)):
-        raise ValueError(f"{name} must not contain NaN or inf labels")
-    classes, counts = np.unique(labels, return_counts=True)
-    return [c.item() if isinstance(c, np.generic) else c for c in classes], counts.astype(float)
+def _class_counts(y: Any, counts: Any) -> tuple[list, np.ndarray]:
+    """Classes and their counts, from the labels ``y`` or from ``counts`` (class -> count): exactly one."""
+    if (y is None) == (counts is None):
+        raise TypeError(
+            "give exactly one of y (the labels, e.g. y=y_train) and counts (class -> count, e.g. "
+            f"counts=pd.Series(y).value_counts()); got {'neither' if y is None else 'both'}"
+        )
+    if counts is not None:
+        if not isinstance(counts, (Mapping, pd.Series)):
+            raise TypeError(
+                "counts must map each class to its count: a dict or a pandas Series such as "
+                f"pd.Series(y).value_counts(); got {show(counts)} of type {type(counts).__name__} "
+                "(pass the labels themselves as y=)"
+            )
+        if isinstance(counts, pd.Series) and counts.index.has_duplicates:
+            raise ValueError(f"counts must name each class once; got repeated {show(counts.index[counts.index.duplicated()].tolist())}")
+        if len(counts) == 0:
+            raise ValueError("counts must have at least one class; got an empty mapping")
+        classes = [k.item() if isinstance(k, np.generic) else k for k in counts.keys()]
+        if any(_is_missing(k) for k in classes):
+            raise ValueError(f"counts must not have a missing class label (NaN or None); got classes {show(classes)}")
+        values = np.array([check_int(f"counts[{k!r}]", v, minimum=1) for k, (_, v) in zip(classes, counts.items())], dtype=float)
+        return classes, values
+    if isinstance(y, Mapping):
+        raise TypeError(f"y must be the labels (array-like); got a {type(y).__name__}: pass counts per class as counts=")
+    labels = _check_labels("y", y)
+    try:
+        classes, n = np.unique(labels, return_counts=True)
+    except TypeError:
+        raise TypeError(f"y must hold labels of one sortable type; got {show(sorted({type(v).__name__ for v in labels}))}") from None
+    return [c.item() if isinstance(c, np.generic) else c for c in classes], n.astype(float)
+
+
+def _check_labels(name: str, value: Any, *, min_len: int = 1) -> np.ndarray:
+    """A 1-d array of class labels of one kind: no missing (NaN, None) or infinite label, no str mixed with numbers.
+
+    (numpy would turn ``["a", 1]`` into ``["a", "1"]`` without a word.)"""
+    y = check_array(name, value, numeric=False, min_len=min_len)
+    if isinstance(value, (list, tuple)) and y.dtype.kind == "U" and not all(isinstance(v, str) for v in value):
+        raise TypeError(f"{name} must hold labels of one type, all str or all numbers; got {show(list(value)[:5])}")
+    bad = pd.isna(y) | (np.isinf(y) if y.dtype.kind == "f" else False)
+    if np.any(bad):
+        raise ValueError(f"{name} must not contain missing or infinite labels (NaN, None, inf); got {int(np.sum(bad))} of them")
+    return y
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and np.isnan(value))
 
 
 def _normalize(weights: np.ndarray, counts: np.ndarray, normalize: str) -> np.ndarray:
@@ -391,7 +195,7 @@ def effective_number(n: Any, beta: float) -> np.ndarray:
     """
     counts = check_array("n", np.atleast_1d(n)).astype(float)
     if np.any(counts < 1):
-        raise ValueError(f"n must be counts >= 1; got {_show(counts[counts < 1].tolist())}")
+        raise ValueError(f"n must be counts >= 1; got {show(counts[counts < 1].tolist())}")
     beta = check_real("beta", beta, low=0.0, high=1.0, high_open=True)
     if beta == 0.0:
         return np.ones_like(counts)
@@ -399,15 +203,19 @@ def effective_number(n: Any, beta: float) -> np.ndarray:
         return -np.expm1(counts * np.log1p(-(1.0 - beta))) / (1.0 - beta)
 
 
-def inverse_frequency_weights(counts_or_labels: Any, *, normalize: str = "n_classes") -> dict:
+def inverse_frequency_weights(*, y: Any = None, counts: Any = None, normalize: str = "n_classes") -> dict:
     """Class weights proportional to ``1 / n_c``, the count of each class.
+
+    Give the labels (``y=``) or the count of each class (``counts=``), by keyword: a pandas Series is
+    labels as ``y`` and class -> count as ``counts``, never guessed.
 
     Parameters
     ----------
-    counts_or_labels : dict, pandas.Series or array-like
-        Either the count of each class (a dict or Series mapping class -> count >= 1, e.g.
-        ``pd.Series(y).value_counts()``), or the labels themselves (a 1-d array; classes are its
-        unique values, sorted). An array or list is always read as labels, never as counts.
+    y : array-like of shape (n,), optional
+        The labels (a list, array or Series); the classes are its unique values, sorted. No missing
+        labels.
+    counts : dict or pandas.Series, optional
+        The count (int >= 1) of each class, e.g. ``pd.Series(y).value_counts()``.
     normalize : {"n_classes", "n_samples"}, default "n_classes"
         ``"n_classes"``: the weights sum to the number of classes K (Cui et al.'s convention, so the
         loss keeps its scale when weights are uniform). ``"n_samples"``: ``sum_c n_c w_c = n``, the
@@ -419,22 +227,27 @@ def inverse_frequency_weights(counts_or_labels: Any, *, normalize: str = "n_clas
     dict
         ``{class: weight}``, ready for ``class_weight=`` of a scikit-learn estimator.
 
+    Raises
+    ------
+    TypeError
+        When neither or both of ``y`` and ``counts`` are given, or ``counts`` is not a mapping.
+
     Book: Chapter 4, "Class Imbalance: Algorithm-level methods: Class-balanced loss" (weight each class inversely to
     its number of samples).
 
     Example
     -------
-    >>> inverse_frequency_weights({0: 900, 1: 100})
+    >>> inverse_frequency_weights(counts={0: 900, 1: 100})
     {0: 0.2, 1: 1.8}
-    >>> inverse_frequency_weights([0] * 9 + [1], normalize="n_samples")
+    >>> inverse_frequency_weights(y=[0] * 9 + [1], normalize="n_samples")  # class_weight="balanced"
     {0: 0.5555555555555556, 1: 5.0}
     """
-    classes, counts = _class_counts("counts_or_labels", counts_or_labels)
-    weights = _normalize(1.0 / counts, counts, normalize)
+    classes, n = _class_counts(y, counts)
+    weights = _normalize(1.0 / n, n, normalize)
     return {c: float(w) for c, w in zip(classes, weights)}
 
 
-def class_balanced_weights(counts_or_labels: Any, beta: float, *, normalize: str = "n_classes") -> dict:
+def class_balanced_weights(*, beta: float, y: Any = None, counts: Any = None, normalize: str = "n_classes") -> dict:
     """Class-balanced weights of Cui et al. (2019): ``w_c`` proportional to ``(1 - beta) / (1 - beta**n_c)``.
 
     Each class is weighted by the inverse of its *effective number* of samples
@@ -446,12 +259,12 @@ def class_balanced_weights(counts_or_labels: Any, beta: float, *, normalize: str
 
     Parameters
     ----------
-    counts_or_labels : dict, pandas.Series or array-like
-        Either the count of each class (a dict or Series mapping class -> count >= 1, e.g.
-        ``pd.Series(y).value_counts()``), or the labels themselves. An array or list is always read
-        as labels, never as counts (``np.bincount(y)`` would be taken for labels: wrap it in a dict).
     beta : float
         In [0, 1).
+    y : array-like of shape (n,), optional
+        The labels (give ``y`` or ``counts``, by keyword).
+    counts : dict or pandas.Series, optional
+        The count (int >= 1) of each class, e.g. ``pd.Series(y).value_counts()``.
     normalize : {"n_classes", "n_samples"}, default "n_classes"
         ``"n_classes"``: the weights sum to the number of classes K, as in the paper.
         ``"n_samples"``: ``sum_c n_c w_c = n``, as scikit-learn's ``class_weight="balanced"`` (same
@@ -467,14 +280,14 @@ def class_balanced_weights(counts_or_labels: Any, beta: float, *, normalize: str
 
     Example
     -------
-    >>> w = class_balanced_weights({0: 990, 1: 10}, beta=0.99)
+    >>> w = class_balanced_weights(counts={0: 990, 1: 10}, beta=0.99)
     >>> {c: round(v, 3) for c, v in w.items()}
     {0: 0.175, 1: 1.825}
-    >>> class_balanced_weights({0: 990, 1: 10}, beta=0.0)
+    >>> class_balanced_weights(y=[0] * 990 + [1] * 10, beta=0.0)
     {0: 1.0, 1: 1.0}
     """
-    classes, counts = _class_counts("counts_or_labels", counts_or_labels)
-    weights = _normalize(1.0 / effective_number(counts, beta), counts, normalize)
+    classes, n = _class_counts(y, counts)
+    weights = _normalize(1.0 / effective_number(n, beta), n, normalize)
     return {c: float(w) for c, w in zip(classes, weights)}
 
 
@@ -541,13 +354,19 @@ def focal_loss(y_true: Any, p: Any, *, gamma: float, alpha: float | None = None,
 
 
 def _check_weights(name: str, value: Any, n: int) -> np.ndarray:
+    """None (all 1), one non-negative weight for every row, or one number for all rows (as scikit-learn)."""
     if value is None:
         return np.ones(n)
-    w = check_array(name, value).astype(float)
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be an array of weights, a number or None; got {show(value)}")
+    arr = np.asarray(value)
+    if arr.ndim == 0:
+        return np.full(n, check_real(name, arr.item(), low=0.0, low_open=True))
+    w = check_array(name, arr).astype(float)
     if len(w) != n:
         raise ValueError(f"{name} must have one value per row ({n}); got length {len(w)}")
     if np.any(w < 0) or w.sum() <= 0:
-        raise ValueError(f"{name} must be non-negative with a positive sum; got min {w.min()}, sum {w.sum()}")
+        raise ValueError(f"{name} must be non-negative and not all zero; got min {w.min()}, sum {w.sum()}")
     return w
 
 
@@ -627,6 +446,20 @@ def _focal_objective(
     return float(value), grad
 
 
+def _validate(estimator: BaseEstimator, X: Any, y: Any = None, *, fit: bool = False) -> Any:
+    """scikit-learn's input checks (``validate_data``), with an error that names the argument.
+
+    In fit: X and y, and the estimator learns the number and names of the features. Otherwise X only,
+    checked against what was learnt."""
+    try:
+        if fit:
+            return validate_data(estimator, X, y, dtype=np.float64)
+        return validate_data(estimator, X, dtype=np.float64, reset=False)
+    except (TypeError, ValueError) as exc:
+        what = "X must be a 2-d numeric array of finite values" + (" and y its labels, one per row" if fit else "")
+        raise type(exc)(f"{what}; {exc}") from None
+
+
 class FocalLossClassifier(ClassifierMixin, BaseEstimator):
     """A linear binary classifier trained by minimising the focal loss (Lin et al. 2017).
 
@@ -639,9 +472,8 @@ class FocalLossClassifier(ClassifierMixin, BaseEstimator):
     weights). Both minimise the objective divided by ``sum_i s_i``, which does not move the minimum.
 
     Features should be on comparable scales (put a ``StandardScaler`` before it in a ``Pipeline``),
-    as for any L2-regularised linear model. The optimiser runs with one BLAS thread
-    (``threadpoolctl``): the matrix-vector products are small, threads only add overhead, and the
-    coefficients do not depend on the number of cores.
+    as for any L2-regularised linear model. ``fit`` changes no process-wide setting: on small data,
+    limit BLAS threads around the call yourself (with ``threadpoolctl``) if you want.
 
     Parameters
     ----------
@@ -719,55 +551,49 @@ class FocalLossClassifier(ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        from sklearn.exceptions import ConvergenceWarning
-        from sklearn.utils.class_weight import compute_class_weight
-        from sklearn.utils.multiclass import type_of_target
-        from sklearn.utils.validation import _check_sample_weight, validate_data
-        from threadpoolctl import threadpool_limits
-
         gamma = check_real("gamma", self.gamma, low=0.0)
         alpha = _check_alpha(self.alpha)
         C = check_real("C", self.C, low=0.0, low_open=True)
-        if not isinstance(self.fit_intercept, (bool, np.bool_)):
-            raise TypeError(f"fit_intercept must be a bool; got {_show(self.fit_intercept)}")
+        fit_intercept = check_bool("fit_intercept", self.fit_intercept)
         max_iter = check_int("max_iter", self.max_iter, minimum=1)
         tol = check_real("tol", self.tol, low=0.0, low_open=True)
-        if not (self.class_weight is None or self.class_weight == "balanced" or isinstance(self.class_weight, Mapping)):
-            raise ValueError(f"class_weight must be None, 'balanced' or a dict; got {_show(self.class_weight)}")
+        if not (
+            self.class_weight is None
+            or (isinstance(self.class_weight, str) and self.class_weight == "balanced")
+            or isinstance(self.class_weight, Mapping)
+        ):
+            raise ValueError(f"class_weight must be None, 'balanced' or a dict; got {show(self.class_weight)}")
 
-        X, y = validate_data(self, X, y, dtype=np.float64)
+        X, y = _validate(self, X, y, fit=True)
         y_type = type_of_target(y, input_name="y", raise_unknown=True)
         if y_type != "binary":
             raise ValueError(
                 f"Only binary classification is supported. The type of the target is {y_type}: "
-                f"y must have exactly 2 classes; got {_show(np.unique(y).tolist())}"
+                f"y must have exactly 2 classes; got {show(np.unique(y).tolist())}"
             )
         self.classes_ = np.unique(y)
         if len(self.classes_) != 2:  # type_of_target calls a single class "binary" too
-            raise ValueError(f"y must have exactly 2 classes; got 1 class: {_show(self.classes_.tolist())}")
+            raise ValueError(f"y must have exactly 2 classes; got 1 class: {show(self.classes_.tolist())}")
         y01 = (y == self.classes_[1]).astype(float)
-        sw = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        sw = _check_weights("sample_weight", sample_weight, len(y))
         if self.class_weight is not None:
             # As LogisticRegression: "balanced" counts the classes with the sample weights.
             cw = compute_class_weight(self.class_weight, classes=self.classes_, y=y, sample_weight=sw)
             sw = sw * cw[y01.astype(int)]
         if sw.sum() <= 0:
-            raise ValueError("sample_weight (times class_weight) must have a positive sum; got 0")
+            raise ValueError("sample_weight times class_weight must not be all zero; got a sum of 0")
 
         d = X.shape[1]
-        theta0 = np.zeros(d + int(self.fit_intercept))
-        # One BLAS thread: the products are small (threads only add overhead, a lot of it on a busy
-        # machine) and the result does not depend on the machine's thread count.
-        with threadpool_limits(limits=1, user_api="blas"):
-            result = minimize(
-                _focal_objective,
-                theta0,
-                args=(X, y01, sw, gamma, alpha, C, bool(self.fit_intercept)),
-                jac=True,
-                method="L-BFGS-B",
-                # As LogisticRegression: stop on the gradient, not on a small relative decrease.
-                options={"maxiter": max_iter, "maxls": 50, "gtol": tol, "ftol": 64 * np.finfo(float).eps},
-            )
+        theta0 = np.zeros(d + int(fit_intercept))
+        result = minimize(
+            _focal_objective,
+            theta0,
+            args=(X, y01, sw, gamma, alpha, C, fit_intercept),
+            jac=True,
+            method="L-BFGS-B",
+            # As LogisticRegression: stop on the gradient, not on a small relative decrease.
+            options={"maxiter": max_iter, "maxls": 50, "gtol": tol, "ftol": 64 * np.finfo(float).eps},
+        )
         if not result.success:
             warnings.warn(
                 f"FocalLossClassifier: L-BFGS did not converge in {max_iter} iterations ({result.message}); "
@@ -776,16 +602,14 @@ class FocalLossClassifier(ClassifierMixin, BaseEstimator):
                 stacklevel=2,
             )
         self.coef_ = result.x[:d].reshape(1, d)
-        self.intercept_ = np.array([result.x[d] if self.fit_intercept else 0.0])
+        self.intercept_ = np.array([result.x[d] if fit_intercept else 0.0])
         self.n_iter_ = np.array([result.nit])
         return self
 
     def decision_function(self, X: Any) -> np.ndarray:
         """The logit ``X w + b`` of the positive class, shape (n,)."""
-        from sklearn.utils.validation import check_is_fitted, validate_data
-
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
+        X = _validate(self, X)
         return X @ self.coef_[0] + self.intercept_[0]
 
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -807,331 +631,3 @@ class FocalLossClassifier(ClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = False
         return tags
-
-
-# --- Resampling: imbalanced-learn, inside the training folds ------------------------------------------
-
-#: Names accepted by :func:`resampler`.
-SAMPLERS = ("random_over", "random_under", "smote", "tomek")
-
-
-def resampler(name: str, *, random_state: RandomState = None) -> Any:
-    """An imbalanced-learn resampler by name (no re-implementation: these are imbalanced-learn's).
-
-    Parameters
-    ----------
-    name : {"random_over", "random_under", "smote", "tomek"}
-        ``RandomOverSampler`` (duplicate minority rows until the classes are even),
-        ``RandomUnderSampler`` (drop majority rows), ``SMOTE`` (synthesise minority rows between a
-        minority row and one of its 5 nearest minority neighbours) or ``TomekLinks`` (drop the
-        majority row of each pair of opposite-class mutual nearest neighbours).
-    random_state : int, numpy.random.Generator or None
-        Seed of the resampler (TomekLinks is deterministic). A Generator is turned into an int seed.
-
-    Returns
-    -------
-    imblearn sampler
-        Unfitted, with ``fit_resample(X, y)``; put it in an ``imblearn.pipeline.Pipeline`` so it
-        runs on training folds only.
-
-    Book: Chapter 4, "Class Imbalance: Data-level methods: Resampling".
-
-    Example
-    -------
-    >>> X, y = np.arange(12.0).reshape(6, 2), np.array([0, 0, 0, 0, 1, 1])
-    >>> X_res, y_res = resampler("random_over", random_state=0).fit_resample(X, y)
-    >>> np.bincount(y_res)
-    array([4, 4])
-    """
-    from imblearn.over_sampling import SMOTE, RandomOverSampler
-    from imblearn.under_sampling import RandomUnderSampler, TomekLinks
-
-    check_choice("name", name, SAMPLERS)
-    seed = _seed(random_state)
-    if name == "random_over":
-        return RandomOverSampler(random_state=seed)
-    if name == "random_under":
-        return RandomUnderSampler(random_state=seed)
-    if name == "smote":
-        return SMOTE(random_state=seed)
-    return TomekLinks()
-
-
-def _seed(random_state: RandomState) -> int | None:
-    """An int seed for a library that takes one: ints are kept, Generators draw one, None stays None."""
-    if random_state is None:
-        return None
-    if isinstance(random_state, np.random.Generator):
-        return int(random_state.integers(2**31 - 1))
-    check_random_state("random_state", random_state)
-    return int(random_state)
-
-
-def _check_xy(X: Any, y: Any, x_name: str = "X", y_name: str = "y") -> tuple[np.ndarray, np.ndarray]:
-    X = check_array(x_name, X, ndim=2)
-    y = check_binary_labels(y_name, y)
-    check_same_length(**{x_name: X, y_name: y})
-    if y.min() == y.max():
-        raise ValueError(f"{y_name} must contain both classes 0 and 1; got only {int(y[0])}")
-    return X.astype(float), y.astype(int)
-
-
-def resampling_leak_demo(
-    X: Any,
-    y: Any,
-    sampler: Any,
-    estimator: Any,
-    *,
-    cv: int = 5,
-    scoring: Sequence[str] = ("roc_auc", "average_precision"),
-    random_state: RandomState = 0,
-) -> pd.DataFrame:
-    """Cross-validated scores when resampling before the split (leaky) and inside the folds (honest).
-
-    - *leaky*: ``sampler.fit_resample(X, y)`` on all the data, then cross-validate ``estimator`` on
-      the result. Copies of a minority row (random over-sampling) or synthetic points between
-      minority rows (SMOTE) land on both sides of each split, so the model is tested on near-copies
-      of its training rows; and the test folds have the resampled class balance, not the real one.
-    - *honest*: an ``imblearn.pipeline.Pipeline(sampler, estimator)``: the sampler runs in ``fit``
-      only, on the training folds; test folds are untouched, real data.
-
-    Both use the same ``StratifiedKFold(cv, shuffle=True, random_state)`` on their data. The gap
-    in ROC-AUC (which does not depend on the class balance) is the leak alone; the gap in
-    PR-AUC adds the change of prevalence. The leak is largest for a model that can memorise rows
-    (a deep tree, k-NN), and small for a linear model.
-
-    Parameters
-    ----------
-    X : array-like of shape (n, n_features)
-    y : array-like of shape (n,)
-        0/1 labels.
-    sampler : imblearn sampler
-        Anything with ``fit_resample`` (e.g. :func:`resampler`); cloned.
-    estimator : scikit-learn classifier
-        Cloned for each fold.
-    cv : int, default 5
-        Number of folds (>= 2).
-    scoring : sequence of str, default ("roc_auc", "average_precision")
-        scikit-learn scorer names.
-    random_state : int, numpy.random.Generator or None, default 0
-        Seed of the fold shuffling.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Index ``protocol`` (``"resample, then split (leaky)"``, ``"split, then resample (honest)"``),
-        a column ``n_test`` (mean rows per test fold) and, for each scorer, its mean over the folds
-        and (``<scorer>_std``) its standard deviation.
-
-    Book: Chapter 4, "Class Imbalance: Data-level methods: Resampling" (never evaluate on resampled data) and
-    Chapter 5, "Data Leakage" (oversampling before splitting).
-
-    Example
-    -------
-    >>> from sklearn.tree import DecisionTreeClassifier
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(400, 3)); y = (rng.random(400) < 0.1).astype(int)  # labels are noise
-    >>> out = resampling_leak_demo(X, y, resampler("random_over", random_state=0),
-    ...                            DecisionTreeClassifier(random_state=0), scoring=["roc_auc"])
-    >>> out["roc_auc"].round(2)
-    protocol
-    resample, then split (leaky)     0.93
-    split, then resample (honest)    0.51
-    Name: roc_auc, dtype: float64
-    """
-    from imblearn.pipeline import Pipeline
-    from sklearn.base import clone
-    from sklearn.model_selection import StratifiedKFold, cross_validate
-    from threadpoolctl import threadpool_limits
-
-    X, y = _check_xy(X, y)
-    cv = check_int("cv", cv, minimum=2)
-    if isinstance(scoring, str) or not isinstance(scoring, Sequence) or not scoring:
-        raise TypeError(f"scoring must be a non-empty list of scorer names; got {_show(scoring)}")
-    if not hasattr(sampler, "fit_resample"):
-        raise TypeError(f"sampler must have a fit_resample method (an imbalanced-learn sampler); got {_show(sampler)}")
-    if not hasattr(estimator, "fit"):
-        raise TypeError(f"estimator must be a scikit-learn estimator; got {_show(estimator)}")
-    folds = StratifiedKFold(cv, shuffle=True, random_state=_seed(random_state))
-    with threadpool_limits(limits=1, user_api="blas"):  # small models: faster, core-count independent
-        X_res, y_res = clone(sampler).fit_resample(X, y)
-        leaky = cross_validate(clone(estimator), X_res, y_res, cv=folds, scoring=list(scoring))
-        honest_model = Pipeline([("sampler", clone(sampler)), ("model", clone(estimator))])
-        honest = cross_validate(honest_model, X, y, cv=folds, scoring=list(scoring))
-    runs = {"resample, then split (leaky)": leaky, "split, then resample (honest)": honest}
-    rows = []
-    for protocol, res in runs.items():
-        row = {"protocol": protocol, "n_test": (len(y_res) if "leaky" in protocol else len(y)) / cv}
-        row.update({name: float(np.mean(res[f"test_{name}"])) for name in scoring})
-        row.update({f"{name}_std": float(np.std(res[f"test_{name}"])) for name in scoring})
-        rows.append(row)
-    return pd.DataFrame(rows).set_index("protocol")
-
-
-# --- All the methods on one linear model ---------------------------------------------------------------
-
-#: Names accepted by :func:`compare_imbalance_methods`, in its default order.
-METHODS = (
-    "none",
-    "random_over",
-    "random_under",
-    "smote",
-    "tomek",
-    "class_weight",
-    "class_balanced",
-    "focal",
-    "threshold_moving",
-)
-
-
-def _best_f1(y: np.ndarray, s: np.ndarray) -> tuple[float, float]:
-    """(threshold, F1) maximising F1 of "score >= threshold", exactly, from the PR curve."""
-    from sklearn.metrics import precision_recall_curve
-
-    precision, recall, thresholds = precision_recall_curve(y, s)
-    precision, recall = precision[:-1], recall[:-1]  # the last point has no threshold
-    with np.errstate(divide="ignore", invalid="ignore"):
-        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
-    i = int(np.argmax(f1))
-    return float(thresholds[i]), float(f1[i])
-
-
-def compare_imbalance_methods(
-    X_train: Any,
-    y_train: Any,
-    X_test: Any,
-    y_test: Any,
-    *,
-    methods: Sequence[str] = METHODS,
-    C: float = 1.0,
-    beta: float = 0.999,
-    gamma: float = 2.0,
-    validation_size: float = 0.25,
-    random_state: RandomState = 0,
-) -> pd.DataFrame:
-    """Resampling, reweighting, focal loss and threshold moving on one linear model, scored on a test set.
-
-    ``X_train`` is split once (stratified) into a fit part and a validation part of
-    ``validation_size``; every method is fitted on the same fit part, so differences come from the
-    method alone. The base model is ``StandardScaler`` then ``LogisticRegression(C=C)`` (the focal
-    classifier for ``"focal"``); resamplers run after the scaler in an ``imblearn`` ``Pipeline``.
-
-    - ``none``: the base model as is.
-    - ``random_over``, ``random_under``, ``smote``, ``tomek``: imbalanced-learn's resamplers
-      (:func:`resampler`).
-    - ``class_weight``: ``class_weight="balanced"`` (inverse frequency).
-    - ``class_balanced``: :func:`class_balanced_weights` with ``beta``, scaled as ``"balanced"``
-      (``normalize="n_samples"``) so ``C`` means the same.
-    - ``focal``: :class:`FocalLossClassifier` with ``gamma`` and ``C``.
-    - ``threshold_moving``: the ``none`` model, with the threshold that maximises F1 on the
-      validation part instead of 0.5.
-
-    Parameters
-    ----------
-    X_train, X_test : array-like of shape (n, n_features)
-    y_train, y_test : array-like of shape (n,)
-        0/1 labels, both classes present.
-    methods : sequence of str, default all of :data:`METHODS`
-        Which methods to run, in the order of the output rows.
-    C : float, default 1.0
-        Inverse regularisation strength of every model, > 0.
-    beta : float, default 0.999
-        For ``class_balanced``, in [0, 1).
-    gamma : float, default 2.0
-        For ``focal``, >= 0.
-    validation_size : float, default 0.25
-        Share of ``X_train`` held out to choose the threshold, in (0, 1).
-    random_state : int, numpy.random.Generator or None, default 0
-        Seed of the split and the resamplers.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Index ``method``; columns ``pr_auc`` (average precision) and ``roc_auc`` on the test set,
-        ``threshold`` (the decision threshold on P(class 1): 0.5, or the validated one),
-        ``f1`` (test F1 of "P(class 1) >= threshold"), ``f1_best`` (the best test F1 over all
-        thresholds: a ceiling, chosen with the test labels, so not a result a project could report).
-
-    Book: Chapter 4, "Class Imbalance: Handling Class Imbalance" (data-level methods: resampling; algorithm-level
-    methods: cost-sensitive learning, class-balanced loss, focal loss) and "Using the right
-    evaluation metrics" (moving the decision threshold).
-
-    Example
-    -------
-    >>> from sklearn.datasets import make_classification
-    >>> X, y = make_classification(6000, n_features=5, weights=[0.97], random_state=0)
-    >>> table = compare_imbalance_methods(X[:4000], y[:4000], X[4000:], y[4000:],
-    ...                                   methods=["none", "class_weight", "threshold_moving"])
-    >>> table.round(2)
-                      pr_auc  roc_auc  threshold    f1  f1_best
-    method
-    none                0.46     0.92       0.50  0.29     0.48
-    class_weight        0.45     0.92       0.50  0.23     0.47
-    threshold_moving    0.46     0.92       0.12  0.43     0.48
-    """
-    from imblearn.pipeline import Pipeline
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import average_precision_score, roc_auc_score
-    from sklearn.model_selection import train_test_split
-    from sklearn.preprocessing import StandardScaler
-    from threadpoolctl import threadpool_limits
-
-    X_tr, y_tr = _check_xy(X_train, y_train, "X_train", "y_train")
-    X_te, y_te = _check_xy(X_test, y_test, "X_test", "y_test")
-    if X_te.shape[1] != X_tr.shape[1]:
-        raise ValueError(f"X_test must have as many columns as X_train ({X_tr.shape[1]}); got {X_te.shape[1]}")
-    if isinstance(methods, str) or not isinstance(methods, Sequence) or not methods:
-        raise TypeError(f"methods must be a non-empty list of names from {METHODS}; got {_show(methods)}")
-    for m in methods:
-        check_choice("methods", m, METHODS)
-    C = check_real("C", C, low=0.0, low_open=True)
-    beta = check_real("beta", beta, low=0.0, high=1.0, high_open=True)
-    gamma = check_real("gamma", gamma, low=0.0)
-    validation_size = check_probability("validation_size", validation_size)
-    rng = check_random_state("random_state", random_state)
-    seed = int(rng.integers(2**31 - 1))
-
-    X_fit, X_val, y_fit, y_val = train_test_split(
-        X_tr, y_tr, test_size=validation_size, stratify=y_tr, random_state=seed
-    )
-
-    def logistic(**kw: Any) -> Any:
-        return LogisticRegression(C=C, max_iter=1000, **kw)
-
-    def model(method: str) -> Any:
-        if method in ("none", "threshold_moving"):
-            steps = [("model", logistic())]
-        elif method in SAMPLERS:
-            steps = [("sampler", resampler(method, random_state=seed)), ("model", logistic())]
-        elif method == "class_weight":
-            steps = [("model", logistic(class_weight="balanced"))]
-        elif method == "class_balanced":
-            steps = [("model", logistic(class_weight=class_balanced_weights(y_fit, beta, normalize="n_samples")))]
-        else:  # focal
-            steps = [("model", FocalLossClassifier(gamma=gamma, C=C))]
-        return Pipeline([("scale", StandardScaler()), *steps])
-
-    fitted: dict[str, Any] = {}
-
-    def score(method: str) -> dict[str, Any]:
-        key = "none" if method == "threshold_moving" else method
-        if key not in fitted:
-            fitted[key] = model(key).fit(X_fit, y_fit)
-        est = fitted[key]
-        s = est.predict_proba(X_te)[:, 1]
-        threshold = _best_f1(y_val, est.predict_proba(X_val)[:, 1])[0] if method == "threshold_moving" else 0.5
-        tp, fp, fn, _ = _counts(y_te, (s >= threshold).astype(int))
-        return {
-            "method": method,
-            "pr_auc": float(average_precision_score(y_te, s)),
-            "roc_auc": float(roc_auc_score(y_te, s)),
-            "threshold": threshold,
-            "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0,
-            "f1_best": _best_f1(y_te, s)[1],
-        }
-
-    # One BLAS thread: the models are small (threads only add overhead) and the numbers do not
-    # depend on the machine's core count.
-    with threadpool_limits(limits=1, user_api="blas"):
-        rows = [score(method) for method in methods]
-    return pd.DataFrame(rows).set_index("method")

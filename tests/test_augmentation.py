@@ -1,6 +1,3 @@
-import subprocess
-import sys
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,11 +9,11 @@ from scipy.special import expit, log_expit
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 
+from imblearn.over_sampling import SMOTE
+
 from mlsys_course.augmentation import (
-    AUGMENTATION_METHODS,
     add_noise,
     augment,
-    augmentation_curve,
     mixup,
     rotate,
     shift,
@@ -154,11 +151,13 @@ def test_noise_has_the_requested_spread_and_is_seeded():
         ({"sigma": 1.0, "clip": (16, 0)}, ValueError, "clip must have low <= high"),
         ({"sigma": 1.0, "clip": 16}, TypeError, "clip must be a"),
         ({"sigma": 1.0, "random_state": -3}, ValueError, "random_state must be a non-negative int"),
+        ({"sigma": 1.0, "images": None}, TypeError, "images must be an array"),
+        ({"sigma": 1.0, "images": [[np.nan, 1.0]]}, ValueError, "images must be finite"),
     ],
 )
 def test_noise_bad_input(kwargs, error, words):
     with pytest.raises(error, match=words):
-        add_noise(np.zeros((2, 4)), **kwargs)
+        add_noise(kwargs.pop("images", np.zeros((2, 4))), **kwargs)
 
 
 # --- augment -----------------------------------------------------------------------------------------
@@ -229,6 +228,9 @@ def test_augment_inside_an_imbalanced_learn_pipeline_touches_training_folds_only
         ({"max_degrees": 270}, ValueError, "max_degrees must be in"),
         ({"image_shape": (4, 4)}, ValueError, "X must have image_shape"),
         ({"image_shape": 8}, TypeError, "image_shape must be a"),
+        ({"max_shift": 9}, ValueError, "max_shift must be <= 8"),
+        ({"clip": (0, np.nan)}, ValueError, r"clip\[1\] must be finite"),
+        ({"n_copies": 10**9}, ValueError, "n_copies would make a result of .* more than MAX_VALUES"),
     ],
 )
 def test_augment_bad_parameters(digits, kwargs, error, words):
@@ -243,6 +245,43 @@ def test_augment_bad_arrays(digits):
         augment(X.reshape(-1, 8, 8), y)
     with pytest.raises(ValueError, match="same length"):
         augment(X, y[:-1])
+
+
+@pytest.mark.parametrize("func", [augment, mixup, smote_synthesize])
+def test_nan_and_inf_are_refused_not_passed_through(digits, func):
+    X, y = digits
+    kwargs = {"k_neighbors": 3} if func is smote_synthesize else {}
+    for bad in (np.nan, np.inf):
+        X_bad = X.copy()
+        X_bad[3, 10] = bad
+        with pytest.raises(ValueError, match=r"X must be finite \(no NaN or inf\)"):
+            func(X_bad, y, random_state=0, **kwargs)
+        y_bad = y.astype(float)
+        y_bad[5] = bad
+        with pytest.raises(ValueError, match="y must not contain missing or infinite labels"):
+            func(X, y_bad, random_state=0, **kwargs)
+    with pytest.raises(ValueError, match="y must not contain missing"):
+        func(X, pd.Series(y, dtype=object).where(np.arange(len(y)) != 7, None), random_state=0, **kwargs)
+    with pytest.raises(TypeError, match="y must hold labels of one type"):
+        func(X, ["a"] * (len(y) - 1) + [1], random_state=0, **kwargs)
+
+
+def test_unusual_but_valid_input_gives_the_same_result(digits):
+    X, y = digits
+    expected = augment(X, y, n_copies=2, random_state=3)
+    frame = pd.DataFrame(X.astype(np.float32), index=np.arange(len(X)) * 5 + 2)  # digits' pixels are whole: exact in float32
+    got = augment(frame, pd.Series(y, index=frame.index), n_copies=np.int64(2), max_shift=np.int32(1),
+                  max_degrees=np.float32(10.0), clip=np.array([0.0, 16.0]), image_shape=np.array([8, 8]),
+                  random_state=np.int64(3))
+    np.testing.assert_allclose(got[0], expected[0], atol=1e-4)
+    np.testing.assert_array_equal(got[1], expected[1])
+    for a, b in zip(mixup(X, y, n=np.int64(5), alpha=np.float64(0.3), random_state=1),
+                    mixup(X.astype(np.float32), pd.Series(y), n=5, alpha=0.3, random_state=1)):
+        np.testing.assert_allclose(a, b, atol=1e-4)
+    a = smote_synthesize(X, y, classes=np.array([3, 8]), k_neighbors=2, random_state=0)
+    b = smote_synthesize(X, y, classes=pd.Series([3, 8]), k_neighbors=np.int64(2), random_state=0)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_allclose(shift(X[:2].reshape(-1, 8, 8), np.array(1.0), np.float32(0.0)), shift(X[:2].reshape(-1, 8, 8), 1, 0))
 
 
 # --- mixup and soft labels ------------------------------------------------------------------------------
@@ -276,9 +315,11 @@ def test_mixup_weights_follow_the_beta_distribution_and_are_seeded():
 @pytest.mark.parametrize(
     "kwargs, error, words",
     [
-        ({"alpha": 0.0}, ValueError, r"alpha must be in \(0.0, inf\]"),
+        ({"alpha": 0.0}, ValueError, r"alpha must be in \(0.0, 1000000.0\]; got 0.0"),
         ({"n": -1}, ValueError, "n must be >= 0"),
         ({"random_state": "seed"}, TypeError, "random_state must be an int"),
+        ({"alpha": 1e308}, ValueError, r"alpha must be in \(0.0, 1000000.0\]"),
+        ({"n": 10**9}, ValueError, "n would make a result of"),
     ],
 )
 def test_mixup_bad_input(kwargs, error, words):
@@ -335,6 +376,15 @@ def test_smote_synthesize_grows_each_class_inside_its_own_region(digits):
     np.testing.assert_array_equal(X_same, X_aug)
 
 
+def test_smote_synthesize_is_imbalanced_learns_smote(digits):
+    X, y = digits
+    X_aug, y_aug = smote_synthesize(X, y, n_copies=1, k_neighbors=3, random_state=11)
+    target = {c: 2 * n for c, n in zip(*np.unique(y, return_counts=True))}
+    X_ref, y_ref = SMOTE(sampling_strategy=target, k_neighbors=3, random_state=11).fit_resample(X, y)
+    np.testing.assert_array_equal(X_aug, X_ref)  # an int seed is handed to SMOTE unchanged
+    np.testing.assert_array_equal(y_aug, y_ref)
+
+
 def test_smote_synthesize_only_the_chosen_classes(digits):
     X, y = digits
     _, y_aug = smote_synthesize(X, y, n_copies=1, classes=[3, 8], k_neighbors=2, random_state=0)
@@ -353,56 +403,11 @@ def test_smote_synthesize_only_the_chosen_classes(digits):
         ({"classes": [3, 42]}, ValueError, "classes must be labels present in y"),
         ({"classes": 3}, TypeError, "classes must be a list"),
         ({"n_copies": -2}, ValueError, "n_copies must be >= 0"),
+        ({"classes": [3, 3]}, ValueError, "classes must name each class once"),
+        ({"n_copies": 10**8}, ValueError, "n_copies would make a result of"),
     ],
 )
 def test_smote_synthesize_bad_input(digits, kwargs, error, words):
     X, y = digits
     with pytest.raises(error, match=words):
         smote_synthesize(X, y, **kwargs)
-
-
-# --- augmentation_curve -------------------------------------------------------------------------------
-
-
-def test_augmentation_curve_table():
-    curve = augmentation_curve([20, 60], methods=list(AUGMENTATION_METHODS), n_copies=2, random_state=0)
-    assert curve.columns.tolist() == ["n_real", "method", "n_train", "accuracy"]
-    assert curve["n_real"].tolist() == [20] * 6 + [60] * 6
-    assert curve["method"].tolist() == list(AUGMENTATION_METHODS) * 2
-    n_train = dict(zip(zip(curve["n_real"], curve["method"]), curve["n_train"]))
-    assert n_train[(60, "none")] == 60 and n_train[(60, "rotate")] == n_train[(60, "smote")] == 180
-    assert n_train[(60, "mixup")] == 60 + 2 * 120  # each mixed example is two weighted rows
-    assert curve["accuracy"].between(0, 1).all()
-    assert curve.loc[curve["method"] == "none", "accuracy"].is_monotonic_increasing  # nested training sets
-
-
-def test_augmentation_curve_cells_are_independent_and_seeded():
-    one = augmentation_curve([40], methods=["rotate"], n_copies=2, random_state=1)
-    many = augmentation_curve([20, 40], methods=["none", "rotate", "mixup"], n_copies=2, random_state=1)
-    row = many[(many["n_real"] == 40) & (many["method"] == "rotate")].reset_index(drop=True)
-    pd.testing.assert_frame_equal(one, row)
-    other = augmentation_curve([40], methods=["rotate"], n_copies=2, random_state=2)
-    assert not one.equals(other)
-
-
-@pytest.mark.parametrize(
-    "args, kwargs, error, words",
-    [
-        (([10],), {}, ValueError, "n_real_values must be >= 20"),
-        (([2000],), {}, ValueError, "n_real_values must be <= 1297"),
-        ((50,), {}, TypeError, "n_real_values must be a non-empty list"),
-        (([50], ["none", "cutout"]), {}, ValueError, "methods must be one of"),
-        (([50],), {"n_copies": 0}, ValueError, "n_copies must be >= 1"),
-        (([50],), {"test_size": 50}, ValueError, "test_size must be >= 100"),
-    ],
-)
-def test_augmentation_curve_bad_input(args, kwargs, error, words):
-    with pytest.raises(error, match=words):
-        augmentation_curve(*args, **kwargs)
-
-
-def test_import_is_cheap():
-    heavy = ("sklearn", "scipy.ndimage", "imblearn")
-    code = f"import sys, mlsys_course.augmentation; print(any(m in sys.modules for m in {heavy}))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
