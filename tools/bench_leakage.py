@@ -1,14 +1,24 @@
-"""Measure the leakage and importance modules: the point-in-time join at scale, and chapter 5's experiments.
+"""Measure the leakage recipes: the point-in-time join at scale beside pandas and DuckDB, and the other recipes.
 
-    python tools/bench_leakage.py            # everything (about a minute and a half; ~2 GiB at the join's peak)
+    python tools/bench_leakage.py            # both parts (about a minute; ~3 GiB at the join's peak)
     python tools/bench_leakage.py join       # only the 1M x 10M point-in-time join
-    python tools/bench_leakage.py zoo        # only the notebook-sized experiments
-    python tools/bench_leakage.py seeds      # the zoo's gaps over 6 worlds (how much they vary)
+    python tools/bench_leakage.py recipes    # only the splits, the small join and the scan on the fraud world
 
-Runs single-threaded BLAS, as the notebook kernels do (tools/notebooks.py KERNEL_ENV); DuckDB uses
-its own thread pool (all cores). Times are the best and the median of several repeats (wall clock;
-other processes on the machine inflate them). Nothing here is asserted: speed is measured, not
-tested (CONVENTIONS section 4).
+The join part times, on the same data, for labels sorted by time and for unsorted labels:
+
+- ``point_in_time_join`` with each engine (checks, the as-of match, the labels' own order, every
+  feature column gathered);
+- plain ``pandas.merge_asof``, including the label sort it needs (``labels.sort_values(...)``);
+- plain DuckDB ``ASOF LEFT JOIN`` of the two frames, fetched as a DataFrame;
+
+and checks that the three give the same feature values per label row. Then the same for a shuffled
+feature log (the join sorts it; ``merge_asof`` needs it sorted too).
+
+Runs single-threaded BLAS, as the notebook kernels do; DuckDB uses its own thread pool (all cores).
+Times are the best of 3: wall clock (other processes on the machine only add time), and for the join
+also the process's CPU time, which other processes disturb less on a shared machine (DuckDB's CPU
+time adds up its threads). Nothing here is asserted: speed is measured, not tested (CONVENTIONS
+section 4).
 """
 
 from __future__ import annotations
@@ -18,35 +28,49 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
+import platform  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import duckdb  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from mlsys_course.datasets import make_transactions  # noqa: E402
+from mlsys_course.features import transaction_features  # noqa: E402
+from mlsys_course.lab.timing import best_time  # noqa: E402
+from mlsys_course.leakage import (  # noqa: E402
+    chargeback_log,
+    group_kfold,
+    group_split,
+    label_available_split,
+    leakage_scan,
+    naive_latest_join,
+    point_in_time_join,
+    time_series_cv,
+    time_split,
+)
+
 pd.set_option("display.width", 160)
+REPEAT = 3
 
 
-def timed(fn, repeat: int) -> tuple[float, float, object]:
-    """Best and median wall-clock seconds of ``repeat`` calls, and the last result."""
-    seconds, result = [], None
+def best_times(func, repeat: int = REPEAT) -> tuple[float, float, object]:
+    """The best wall-clock and the best CPU seconds of ``repeat`` calls, and the last result."""
+    wall, cpu, result = float("inf"), float("inf"), None
     for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        seconds.append(time.perf_counter() - start)
-    return min(seconds), float(np.median(seconds)), result
+        w, c = time.perf_counter(), time.process_time()
+        result = func()
+        wall, cpu = min(wall, time.perf_counter() - w), min(cpu, time.process_time() - c)
+    return wall, cpu, result
 
 
-def join_at_scale(n_labels: int = 1_000_000, n_features: int = 10_000_000, n_keys: int = 100_000, repeat: int = 3) -> list[str]:
-    """1M label rows against a 10M-row feature log (100k keys, 180 days, one float feature)."""
-    import duckdb
-
-    from mlsys_course.leakage import naive_latest_join, point_in_time_join
-
-    rng = np.random.default_rng(0)
+def join_data(n_labels: int, n_features: int, n_keys: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A time-ordered feature log (100k keys, 180 days, one float feature) and labels in random time order."""
+    rng = np.random.default_rng(seed)
     t0 = np.datetime64("2024-01-01", "ns").astype(np.int64)
     span = 180 * 86_400 * 10**9
     features = pd.DataFrame({
@@ -56,142 +80,103 @@ def join_at_scale(n_labels: int = 1_000_000, n_features: int = 10_000_000, n_key
     })
     labels = pd.DataFrame({
         "user_id": rng.integers(0, n_keys, n_labels),
-        "timestamp": np.sort(t0 + rng.integers(0, span, n_labels)).view("datetime64[ns]"),
+        "timestamp": (t0 + rng.integers(0, span, n_labels)).view("datetime64[ns]"),
     })
-    shuffled = features.sample(frac=1.0, random_state=0)
-    threads = duckdb.sql("SELECT current_setting('threads')").fetchall()[0][0]
-    out = [f"Point-in-time join: {n_labels:_} labels x {n_features:_} feature rows, {n_keys:_} keys "
-           f"(duckdb {duckdb.__version__}, {threads} threads):"]
-    results = {}
-    for engine in ("pandas", "duckdb"):
-        best, med, results[engine] = timed(lambda e=engine: point_in_time_join(labels, features, engine=e), repeat)
-        out.append(f"  {engine:<7} time-sorted log   best {best:.3f} s, median {med:.3f} s")
-        best, med, unsorted = timed(lambda e=engine: point_in_time_join(labels, shuffled, engine=e), repeat)
-        out.append(f"  {engine:<7} shuffled log      best {best:.3f} s, median {med:.3f} s")
-        assert unsorted["value"].equals(results[engine]["value"])
-    same = results["pandas"].equals(results["duckdb"])
-    matched = results["pandas"]["feature_time"].notna()
-    late = int((results["pandas"]["feature_time"][matched] > labels["timestamp"][matched]).sum())
-    out.append(f"  engines identical: {same}; labels matched {matched.mean():.3f}; feature rows after their label: {late}")
+    return labels, features
 
-    # The raw engines on the same sorted int64 data, for reference (no checks, no gather of feature columns).
-    left = pd.DataFrame({"k": labels["user_id"].to_numpy(), "t": labels["timestamp"].to_numpy().view(np.int64)})
-    right = pd.DataFrame({"k": features["user_id"].to_numpy(), "t": features["feature_time"].to_numpy().view(np.int64),
-                          "value": features["value"].to_numpy()})
-    best, _, _ = timed(lambda: pd.merge_asof(left, right, on="t", by="k"), repeat)
-    out.append(f"  raw pandas.merge_asof on sorted int64     best {best:.3f} s")
-    with duckdb.connect() as con:
-        con.register("l", left)
-        con.register("f", right)
-        query = "SELECT l.k, f.value FROM l ASOF LEFT JOIN f ON l.k = f.k AND l.t >= f.t"
-        best, _, _ = timed(lambda: con.sql(query).fetchnumpy(), repeat)
-    out.append(f"  raw DuckDB ASOF LEFT JOIN (fetchnumpy)    best {best:.3f} s")
-    best, med, _ = timed(lambda: naive_latest_join(labels, features), repeat)
-    out.append(f"  naive_latest_join (the leak)              best {best:.3f} s, median {med:.3f} s")
+
+def plain_merge_asof(labels: pd.DataFrame, features: pd.DataFrame) -> pd.DataFrame:
+    """What a user writes with pandas: sort both sides by time (the log only if it is not sorted), merge_asof."""
+    if not features["feature_time"].is_monotonic_increasing:
+        features = features.sort_values("feature_time", kind="stable")
+    return pd.merge_asof(labels.sort_values("timestamp"), features, left_on="timestamp", right_on="feature_time",
+                         by="user_id")
+
+
+DUCKDB_QUERY = ("SELECT l.*, f.feature_time, f.value FROM labels l ASOF LEFT JOIN features f "
+                "ON l.user_id = f.user_id AND l.timestamp >= f.feature_time")
+
+
+def values_by_row(frame: pd.DataFrame) -> np.ndarray:
+    """The joined feature value of each label row, in the labels' order (the frames carry a ``row`` column)."""
+    return frame.sort_values("row")["value"].to_numpy(np.float64, na_value=np.nan)
+
+
+def join_at_scale(n_labels: int = 1_000_000, n_features: int = 10_000_000, n_keys: int = 100_000) -> list[str]:
+    """1M label rows against a 10M-row feature log: the recipe beside plain merge_asof and plain DuckDB ASOF."""
+    labels, features = join_data(n_labels, n_features, n_keys)
+    cases = {
+        "sorted labels": labels.sort_values("timestamp", ignore_index=True),
+        "unsorted labels": labels,
+    }
+    logs = {"time-ordered log": features, "shuffled log": features.sample(frac=1.0, random_state=0, ignore_index=True)}
+    threads = duckdb.sql("SELECT current_setting('threads')").fetchall()[0][0]
+    out = [f"Point-in-time join: {n_labels:_} labels x {n_features:_} feature rows, {n_keys:_} keys; best of {REPEAT}, "
+           f"seconds ({platform.machine()}, {os.cpu_count()} cores; pandas {pd.__version__}, numpy {np.__version__}, "
+           f"duckdb {duckdb.__version__} with {threads} threads)"]
+    walls, cpus = [], []
+    for log_name, log in logs.items():
+        for label_name, lab in cases.items():
+            lab = lab.assign(row=np.arange(len(lab)))
+            wall, cpu, got = {}, {}, {}
+            runs = {
+                "point_in_time_join (pandas)": lambda: point_in_time_join(lab, log),
+                "point_in_time_join (duckdb)": lambda: point_in_time_join(lab, log, engine="duckdb"),
+                "plain merge_asof incl. sorts": lambda: plain_merge_asof(lab, log),
+            }
+            for name, run in runs.items():
+                wall[name], cpu[name], got[name] = best_times(run)
+            with duckdb.connect() as con:
+                con.register("labels", lab)
+                con.register("features", log)
+                name = "plain DuckDB ASOF (.df())"
+                wall[name], cpu[name], got[name] = best_times(lambda: con.sql(DUCKDB_QUERY).df())
+            values = [values_by_row(frame) for frame in got.values()]
+            same = all(np.array_equal(values[0], v, equal_nan=True) for v in values)
+            walls.append({"log": log_name, "labels": label_name, **wall, "same result": same})
+            cpus.append({"log": log_name, "labels": label_name, **cpu})
+    out.append("Wall clock:")
+    out.append(pd.DataFrame(walls).set_index(["log", "labels"]).round(3).to_string())
+    out.append("CPU time of the process (all threads):")
+    out.append(pd.DataFrame(cpus).set_index(["log", "labels"]).round(3).to_string())
+    wall, cpu, _ = best_times(lambda: naive_latest_join(labels, features))
+    out.append(f"naive_latest_join (the leak), unsorted labels, time-ordered log: {wall:.3f} s wall, {cpu:.3f} s CPU")
     return out
 
 
-def notebook_experiments(n_zoo: int = 30_000) -> list[str]:
-    """What chapter 5's leakage and importance sections would run, at the recommended sizes, with timings."""
-    from sklearn.ensemble import RandomForestClassifier
-
-    from mlsys_course.datasets import make_transactions
-    from mlsys_course.features import transaction_features
-    from mlsys_course.importance import distribution_shift, feature_coverage, importance_comparison
-    from mlsys_course.leakage import (
-        ZOO_CASES,
-        chargeback_log,
-        group_kfold,
-        group_split,
-        label_available_split,
-        leakage_scan,
-        leakage_zoo,
-        point_in_time_join,
-        time_series_cv,
-        time_split,
-    )
-
-    out = [""]
-    start = time.perf_counter()
-    leakage_zoo(make_transactions(2_000, random_state=0), cases=["label_proxy"])  # imports and first-call overhead
-    out.append(f"First call (imports scikit-learn, features): {time.perf_counter() - start:.2f} s")
-    for n in (n_zoo, 50_000):
-        df = make_transactions(n, random_state=0)
-        rows, seconds = [], {}
-        for case in ZOO_CASES:
-            best, _, table = timed(lambda c=case: leakage_zoo(df, cases=[c], random_state=0), 1)
-            seconds[case] = best
-            rows.append(table)
-        zoo = pd.concat(rows, ignore_index=True)
-        out += ["", f"Leakage zoo on make_transactions({n:_}, random_state=0), random_state=0: {sum(seconds.values()):.2f} s",
-                "  per case: " + ", ".join(f"{k} {v:.2f}" for k, v in seconds.items())]
-        wide = zoo.pivot(index="case", columns="metric", values=["inflated", "honest"]).reindex(zoo["case"].unique())
-        out.append(wide.round(3).to_string())
-
-    df = make_transactions(n_zoo, random_state=0)
-    X = transaction_features(df)
-    y = df["is_fraud"].to_numpy()
-    train, test = time_split(df)
-    out += ["", f"Helpers on make_transactions({n_zoo:_}) (best of 3):"]
+def recipes_on_the_world(n: int = 30_000) -> list[str]:
+    """Each recipe on the fraud world at the notebook's size."""
+    df = make_transactions(n, random_state=0)
+    out = ["", f"Recipes on make_transactions({n:_}, random_state=0), best of {REPEAT}:"]
     for label, fn in [
         ("time_split", lambda: time_split(df)),
         ("time_series_cv(n_splits=5)", lambda: time_series_cv(df)),
-        ("group_split", lambda: group_split(df)),
-        ("group_kfold(stratify)", lambda: group_kfold(df, stratify="is_fraud")),
+        ("group_split", lambda: group_split(df, random_state=0)),
+        ("group_kfold(stratify)", lambda: group_kfold(df, stratify="is_fraud", random_state=0)),
         ("label_available_split", lambda: label_available_split(df, cutoff="2024-05-01")),
         ("chargeback_log + point_in_time_join", lambda: point_in_time_join(df[["user_id", "timestamp"]], chargeback_log(df))),
     ]:
-        best, _, _ = timed(fn, 3)
+        best, _ = best_time(fn, REPEAT)
         out.append(f"  {label:<38} {best * 1000:8.1f} ms")
 
+    X = transaction_features(df)
+    y = df["is_fraud"].to_numpy()
+    train, test = time_split(df)
     leaky = X.assign(days_to_label=((df["label_known_at"] - df["timestamp"]).dt.total_seconds() / 86400).to_numpy())
-    best, _, scan = timed(lambda: leakage_scan(leaky.iloc[train], y[train], leaky.iloc[test]), 3)
+    best, scan = best_time(lambda: leakage_scan(leaky.iloc[train], y[train], leaky.iloc[test], random_state=0), REPEAT)
     out += ["", f"leakage_scan on {len(train):_} training rows x {leaky.shape[1]} features (+ duplicate check): {best:.2f} s",
             scan.head(4).round(3).to_string()]
-
-    imp = make_transactions(4_000, fraud_rate=0.05, random_state=0)
-    Xi = transaction_features(imp).assign(random_id=np.random.default_rng(0).permutation(len(imp)).astype(float))
-    yi = imp["is_fraud"].to_numpy()
-    tr, te = group_split(imp, test_size=0.5, random_state=0)
-
-    def importance():
-        rf = RandomForestClassifier(50, random_state=0).fit(Xi.iloc[tr], yi[tr])
-        return importance_comparison(rf, Xi.iloc[te], yi[te], scoring="average_precision", n_repeats=3, random_state=0)
-
-    best, _, table = timed(importance, 3)
-    out += ["", "Importance: RandomForest(50) on make_transactions(4_000, fraud_rate=0.05) + random_id, half the users "
-                f"held out: fit + permutation (3 repeats) {best:.2f} s", table.round(3).to_string()]
-
-    cols = ["merchant_id", "merchant_category", "amount", "device", "country", "user_age", "account_age_days"]
-    best_c, _, cov = timed(lambda: feature_coverage(df.iloc[train][cols], df.iloc[test][cols], categorical="merchant_id"), 3)
-    best_s, _, shift = timed(lambda: distribution_shift(df.iloc[train][cols], df.iloc[test][cols], categorical="merchant_id"), 3)
-    out += ["", f"Coverage ({best_c * 1000:.0f} ms) and shift ({best_s * 1000:.0f} ms), "
-                f"time split of make_transactions({n_zoo:_}):",
-            cov.round(3).to_string(), shift.round(3).to_string()]
     return out
 
 
-def zoo_over_seeds(n: int = 30_000, seeds: int = 6) -> list[str]:
-    """How much each gap varies from one world to the next (same code, world seeds 0..seeds-1)."""
-    from mlsys_course.datasets import make_transactions
-    from mlsys_course.leakage import leakage_zoo
-
-    rows = [leakage_zoo(make_transactions(n, random_state=s), random_state=0).assign(world=s) for s in range(seeds)]
-    z = pd.concat(rows)
-    summary = z.groupby(["case", "metric"], sort=False).agg(
-        inflated=("inflated", "mean"), honest=("honest", "mean"), gap_mean=("gap", "mean"), gap_sd=("gap", "std"),
-        gap_min=("gap", "min"))
-    title = f"Leakage zoo over {seeds} worlds of {n:_} rows (make_transactions seeds 0..{seeds - 1}):"
-    return ["", title, summary.round(3).to_string()]
-
-
 if __name__ == "__main__":
-    parts = sys.argv[1:] or ["join", "zoo", "seeds"]
+    parts = sys.argv[1:] or ["join", "recipes"]
+    unknown = set(parts) - {"join", "recipes"}
+    if unknown:
+        sys.exit(f"unknown part(s) {sorted(unknown)}; choose from join, recipes")
     lines: list[str] = []
     if "join" in parts:
         lines += join_at_scale()
-    if "zoo" in parts:
-        lines += notebook_experiments()
-    if "seeds" in parts:
-        lines += zoo_over_seeds()
+    if "recipes" in parts:
+        lines += recipes_on_the_world()
     print("\n".join(lines))
