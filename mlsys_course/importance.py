@@ -1,17 +1,18 @@
-"""Feature importance and feature generalization: which features help, and will they hold on new data?
+"""Feature generalization (book ch. 5): will a feature that helped in training hold on new data?
 
-- :func:`importance_comparison`: a tree ensemble's built-in *impurity* importance (mean decrease in
-  impurity, computed on the training data) beside *permutation* importance (the drop of a held-out
-  score when one column is shuffled). Impurity importance favours features with many distinct
-  values: a random ID column gets many splits that only fit noise, and ranks high. Permutation
-  importance on held-out rows puts it at about zero. (Strobl et al., "Bias in random forest
-  variable importance measures", BMC Bioinformatics 2007; scikit-learn's example "Permutation
-  Importance vs Random Forest Feature Importance (MDI)".)
 - :func:`feature_coverage`: the share of rows where each feature is present, in train and in test,
   and the share of test rows whose category never appeared in training (new merchants).
 - :func:`distribution_shift` and :func:`psi`: how far each feature's distribution moved between
   train and test (Kolmogorov-Smirnov for numbers, chi-square for categories, and the population
   stability index for both).
+
+Feature *importance* itself needs no helper of ours: scikit-learn's
+``sklearn.inspection.permutation_importance`` on held-out rows is the recipe. The chapter-5 notebook
+shows it beside a tree ensemble's impurity importance (``feature_importances_``), which favours
+features with many distinct values: a random ID column ranks high by impurity and at about zero by
+permutation (Strobl et al., "Bias in random forest variable importance measures", BMC
+Bioinformatics 2007; scikit-learn's example "Permutation Importance vs Random Forest Feature
+Importance (MDI)").
 
 Book: Chapter 5, "Engineering Good Features: Feature Importance" and "Feature Generalization"
 (coverage, and the distribution of feature values).
@@ -24,157 +25,82 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import chi2_contingency, ks_2samp
 
-from ._validation import RandomState, _show, check_int, check_random_state, check_real
+from mlsys_course._validation import check_bool, check_column, check_columns, check_frame, check_int, check_real, show
 
-__all__ = ["PSI_EPS", "distribution_shift", "feature_coverage", "importance_comparison", "psi"]
+__all__ = ["PSI_EPS", "MAX_BINS", "distribution_shift", "feature_coverage", "psi"]
 
 #: Shares below this are raised to it in :func:`psi` (an empty bin would make the index infinite).
 PSI_EPS = 1e-4
-
-
-def _seed(random_state: RandomState) -> int | None:
-    if random_state is None:
-        return None
-    if isinstance(random_state, np.random.Generator):
-        return int(random_state.integers(2**31 - 1))
-    check_random_state("random_state", random_state)
-    return int(random_state)
-
-
-def _check_frame(name: str, value: Any) -> pd.DataFrame:
-    if not isinstance(value, pd.DataFrame):
-        raise TypeError(f"{name} must be a pandas DataFrame; got {_show(value)} of type {type(value).__name__}")
-    return value
-
-
-# --- Importance ---------------------------------------------------------------------------------------
-def importance_comparison(
-    model: Any,
-    X_test: pd.DataFrame,
-    y_test: Any,
-    *,
-    scoring: str | None = None,
-    n_repeats: int = 5,
-    random_state: RandomState = 0,
-) -> pd.DataFrame:
-    """Impurity importance beside permutation importance on held-out rows, one row per feature.
-
-    ``impurity`` is the fitted model's ``feature_importances_`` (for a Pipeline, its last step's):
-    the mean decrease in impurity over the training data, normalised to sum to 1. ``permutation``
-    is ``sklearn.inspection.permutation_importance`` on ``(X_test, y_test)``: the mean drop in
-    ``scoring`` over ``n_repeats`` shuffles of the column (``permutation_std`` its standard
-    deviation), so a feature the model only used to fit noise scores about 0 (or below).
-
-    Parameters
-    ----------
-    model : fitted scikit-learn estimator
-        With ``feature_importances_`` (a tree ensemble), or a Pipeline whose last step has it and
-        whose earlier steps keep one column per feature of ``X_test``.
-    X_test : pandas.DataFrame
-        Held-out features, the columns the model was fitted on.
-    y_test : array-like of shape (n_test,)
-        Held-out targets.
-    scoring : str or None
-        Scorer name for the permutation importance (``"roc_auc"`` or ``"average_precision"`` for a
-        rare positive class: accuracy barely moves there); None uses the model's ``score``.
-    n_repeats : int, default 5
-        Shuffles per feature (>= 1).
-    random_state : int, numpy.random.Generator or None, default 0
-        Seed of the shuffles.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Index ``feature``; columns ``impurity``, ``permutation``, ``permutation_std``,
-        ``impurity_rank`` and ``permutation_rank`` (1 = most important; ties share the best rank),
-        sorted by decreasing impurity importance.
-
-    Book: Chapter 5, "Engineering Good Features: Feature Importance".
-
-    Example
-    -------
-    A random integer column next to one informative feature:
-
-    >>> from sklearn.ensemble import RandomForestClassifier
-    >>> rng = np.random.default_rng(0)
-    >>> X = pd.DataFrame({"signal": rng.normal(size=2000), "random_id": rng.permutation(2000)})
-    >>> y = (X["signal"] + rng.normal(size=2000) > 0).astype(int)
-    >>> rf = RandomForestClassifier(50, random_state=0).fit(X[:1000], y[:1000])
-    >>> table = importance_comparison(rf, X[1000:], y[1000:], n_repeats=3)
-    >>> table[["impurity", "permutation"]].round(2)
-               impurity  permutation
-    feature
-    signal         0.68         0.23
-    random_id      0.32         0.00
-    """
-    from sklearn.inspection import permutation_importance
-
-    _check_frame("X_test", X_test)
-    final = model.steps[-1][1] if hasattr(model, "steps") else model
-    impurity = getattr(final, "feature_importances_", None)
-    if impurity is None:
-        raise TypeError(
-            f"model must be a fitted estimator with feature_importances_ (a tree ensemble) or a Pipeline ending in one; "
-            f"got {type(final).__name__}"
-        )
-    impurity = np.asarray(impurity, dtype=np.float64)
-    if len(impurity) != X_test.shape[1]:
-        raise ValueError(
-            f"model's feature_importances_ must have one value per column of X_test ({X_test.shape[1]}); got "
-            f"{len(impurity)} (a Pipeline step that adds or drops columns cannot be compared column by column)"
-        )
-    y = np.asarray(y_test)
-    if y.ndim != 1 or len(y) != len(X_test):
-        raise ValueError(f"y_test must be 1-d with one value per row of X_test ({len(X_test)}); got shape {y.shape}")
-    if scoring is not None and not isinstance(scoring, str):
-        raise TypeError(f"scoring must be a scorer name such as 'roc_auc', or None; got {_show(scoring)}")
-    n_repeats = check_int("n_repeats", n_repeats, minimum=1)
-    result = permutation_importance(model, X_test, y, scoring=scoring, n_repeats=n_repeats, random_state=_seed(random_state))
-    table = pd.DataFrame(
-        {
-            "impurity": impurity,
-            "permutation": result.importances_mean,
-            "permutation_std": result.importances_std,
-        },
-        index=pd.Index([str(c) for c in X_test.columns], name="feature"),
-    )
-    table["impurity_rank"] = table["impurity"].rank(ascending=False, method="min").astype(np.int64)
-    table["permutation_rank"] = table["permutation"].rank(ascending=False, method="min").astype(np.int64)
-    return table.sort_values("impurity", ascending=False, kind="stable")
+#: Most quantile bins :func:`psi` and :func:`distribution_shift` accept (more bins than this only add noise).
+MAX_BINS = 10_000
 
 
 # --- Generalization -------------------------------------------------------------------------------------
-def _categorical_columns(train: pd.DataFrame, categorical: Any) -> set[str]:
+def _categorical_columns(train: pd.DataFrame, categorical: Any) -> set:
     """Non-numeric columns (category, object, string, bool), plus the numeric ones named in ``categorical``."""
-    extra = [] if categorical is None else ([categorical] if isinstance(categorical, str) else list(categorical))
-    for column in extra:
-        if column not in train.columns:
-            raise ValueError(f"categorical must name columns of train; got {column!r}; train has {_show(list(train.columns))}")
-    auto = {
-        c for c in train.columns
-        if pd.api.types.is_bool_dtype(train[c].dtype)
-        or not (pd.api.types.is_numeric_dtype(train[c].dtype) or pd.api.types.is_datetime64_any_dtype(train[c].dtype))
-    }
+    if categorical is None:
+        extra = []
+    elif isinstance(categorical, (pd.DataFrame, dict)):
+        raise TypeError(f"categorical must be a column name or a list of column names of train; got "
+                        f"{show(categorical)} of type {type(categorical).__name__}")
+    elif isinstance(categorical, str) or not hasattr(categorical, "__iter__"):
+        extra = [check_column("categorical", train, categorical, frame="train")]
+    else:
+        extra = check_columns("categorical", train, categorical, frame="train", min_len=0)
+    auto = {c for c in train.columns if _scale(train[c]) is None}
     return auto | set(extra)
 
 
+def _scale(col: pd.Series) -> str | None:
+    """What a column's values measure when they are compared as numbers: ``"number"``, ``"datetime"``,
+    ``"datetime with a time zone"`` or ``"timedelta"``; None for categories (bool, category, object, string)."""
+    dtype = col.dtype
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "datetime with a time zone" if getattr(dtype, "tz", None) is not None else "datetime"
+    if pd.api.types.is_timedelta64_dtype(dtype):
+        return "timedelta"
+    if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
+        return None
+    return "number"
+
+
+def _check_same_scale(name: str, reference: pd.Series, other: str, col: pd.Series) -> None:
+    """``col`` (argument ``other``) is on the numeric scale of ``reference`` (argument ``name``)."""
+    expected, got = _scale(reference), _scale(col)
+    if got == expected or (expected == "number" and pd.api.types.is_bool_dtype(col.dtype)):
+        return
+    raise TypeError(f"{other} must hold values of the same kind as {name} ({expected}s, compared as numbers); "
+                    f"got dtype {col.dtype}")
+
+
 def _check_pair(train: Any, test: Any) -> None:
-    _check_frame("train", train)
-    _check_frame("test", test)
+    check_frame("train", train)
+    check_frame("test", test)
     missing = [c for c in train.columns if c not in test.columns]
     if missing:
-        raise ValueError(f"test must have every column of train; missing {_show(missing)}")
-    if len(train) == 0 or len(test) == 0:
-        raise ValueError(f"train and test must have at least one row; got {len(train)} and {len(test)}")
+        raise ValueError(f"test must have every column of train; missing {show(missing)}")
 
 
-def _numeric_values(col: pd.Series) -> np.ndarray:
-    """Non-missing values of a numeric or datetime column, as float64 (datetimes as nanoseconds)."""
+def _numeric_values(name: str, col: pd.Series) -> np.ndarray:
+    """Non-missing values of a numeric, datetime or timedelta column, as float64 (times in nanoseconds, UTC for
+    a datetime with a time zone); complex numbers and inf are refused."""
     col = col.dropna()
-    if pd.api.types.is_datetime64_any_dtype(col.dtype):
+    scale = _scale(col)
+    if scale == "datetime with a time zone":
+        col = col.dt.tz_convert(None)
+    if scale in ("datetime", "datetime with a time zone"):
         return col.to_numpy("datetime64[ns]").view(np.int64).astype(np.float64)
-    return col.to_numpy(np.float64)
+    if scale == "timedelta":
+        return col.to_numpy("timedelta64[ns]").view(np.int64).astype(np.float64)
+    if pd.api.types.is_complex_dtype(col.dtype):
+        raise TypeError(f"{name} must hold real numbers; got dtype {col.dtype}")
+    values = col.to_numpy(np.float64)
+    if np.isinf(values).any():
+        raise ValueError(f"{name} must be finite where present (missing values are left out); "
+                         f"got {int(np.isinf(values).sum())} infinite value(s)")
+    return values
 
 
 def feature_coverage(train: pd.DataFrame, test: pd.DataFrame, *, categorical: str | Sequence[str] | None = None) -> pd.DataFrame:
@@ -187,7 +113,8 @@ def feature_coverage(train: pd.DataFrame, test: pd.DataFrame, *, categorical: st
     Parameters
     ----------
     train, test : pandas.DataFrame
-        The two sets; ``test`` has every column of ``train`` (others are ignored).
+        The two sets; ``test`` has every column of ``train`` (others are ignored). Categorical
+        values must be hashable (strings, numbers, booleans, dates).
     categorical : str or list of str, optional
         Numeric columns to treat as categories (IDs such as ``merchant_id``). Category, object,
         string and boolean columns always are.
@@ -219,11 +146,11 @@ def feature_coverage(train: pd.DataFrame, test: pd.DataFrame, *, categorical: st
         a, b = train[column], test[column]
         unseen_share, n_unseen = np.nan, 0
         if column in cats:
-            present = b.dropna()
-            seen = pd.Index(a.dropna().unique())
-            new = ~present.isin(seen).to_numpy()
-            unseen_share = float(new.mean()) if len(present) else np.nan
-            n_unseen = int(present[new].nunique())
+            seen = _value_counts(f"train[{column!r}]", a)
+            counts = _value_counts(f"test[{column!r}]", b)
+            new = ~counts.index.isin(seen.index)
+            unseen_share = float(counts[new].sum() / counts.sum()) if len(counts) else np.nan
+            n_unseen = int(new.sum())
         rows.append((str(column), "categorical" if column in cats else "numeric", float(a.notna().mean()),
                      float(b.notna().mean()), unseen_share, n_unseen))
     columns = ["feature", "kind", "coverage_train", "coverage_test", "unseen_share", "n_unseen"]
@@ -245,11 +172,33 @@ def _bin_counts(expected: np.ndarray, actual: np.ndarray, bins: int) -> tuple[np
     return e, a
 
 
-def _category_counts(expected: pd.Series, actual: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def _value_counts(name: str, col: pd.Series) -> pd.Series:
+    """Count of each category of ``col`` (missing values excluded; unused categories of a categorical left out)."""
+    present = col.dropna().astype(object)
+    try:
+        counts = present.value_counts(sort=False)
+    except TypeError:  # lists, sets: no categories
+        counts = None
+    bad = next((v for v in (present if counts is None else counts.index) if not _hashable(v)), None)
+    if counts is None or bad is not None:  # pandas counts some unhashable values (dicts) without a word
+        raise TypeError(f"{name} must hold hashable values (categories such as strings, numbers or booleans); "
+                        f"got {show(bad)} of type {type(bad).__name__}")
+    return counts
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def _category_counts(expected: pd.Series, actual: pd.Series, names: tuple[str, str]) -> tuple[np.ndarray, np.ndarray]:
     """Counts of each category present in either sample (missing values excluded)."""
-    e = expected.dropna().astype(object).value_counts()
-    a = actual.dropna().astype(object).value_counts()
-    index = e.index.union(a.index)
+    e = _value_counts(names[0], expected)
+    a = _value_counts(names[1], actual)
+    index = e.index.append(a.index[~a.index.isin(e.index)])
     return e.reindex(index, fill_value=0).to_numpy(), a.reindex(index, fill_value=0).to_numpy()
 
 
@@ -265,9 +214,11 @@ def psi(expected: Any, actual: Any, *, bins: int = 10, categorical: bool = False
     Parameters
     ----------
     expected, actual : array-like or pandas.Series
-        The reference and the new sample (1-d, at least one non-missing value each).
+        The reference and the new sample (1-d, at least one non-missing value each): both real
+        numbers (bool counts as 0/1), both datetimes (both with or both without a time zone) or both
+        timedeltas; with ``categorical``, any hashable values.
     bins : int, default 10
-        Quantile bins for numbers (>= 2); duplicate edges are merged.
+        Quantile bins for numbers, in [2, MAX_BINS = 10,000]; duplicate edges are merged.
     categorical : bool, default False
         Treat values as categories.
     eps : float, default 1e-4
@@ -288,25 +239,30 @@ def psi(expected: Any, actual: Any, *, bins: int = 10, categorical: bool = False
     >>> round(psi(["a", "a", "b", "b"], ["a", "b", "b", "b"], categorical=True), 4)
     0.2747
     """
-    bins = check_int("bins", bins, minimum=2)
+    bins = check_int("bins", bins, minimum=2, maximum=MAX_BINS)
     eps = check_real("eps", eps, low=0.0, high=0.1, low_open=True)
-    if not isinstance(categorical, (bool, np.bool_)):
-        raise TypeError(f"categorical must be True or False; got {_show(categorical)}")
+    categorical = check_bool("categorical", categorical)
     samples = {}
     for name, value in (("expected", expected), ("actual", actual)):
-        if isinstance(value, (str, bytes)) or np.ndim(value) != 1:
-            raise TypeError(f"{name} must be a 1-d array-like or pandas Series; got {_show(value)}")
+        try:
+            ndim = np.ndim(value)
+        except ValueError:  # nested lists of different lengths
+            ndim = None
+        if isinstance(value, (str, bytes, dict, pd.DataFrame)) or ndim != 1:
+            raise TypeError(f"{name} must be a 1-d array-like or pandas Series; got {show(value)}")
         series = value if isinstance(value, pd.Series) else pd.Series(value)
         if series.notna().sum() == 0:
             raise ValueError(f"{name} must have at least one non-missing value; got {len(series)} value(s), none present")
-        numeric = pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_datetime64_any_dtype(series.dtype)
-        if not categorical and not numeric:
-            raise TypeError(f"{name} must be numeric unless categorical=True; got dtype {series.dtype}")
+        if not categorical and _scale(series) is None:
+            raise TypeError(f"{name} must hold numbers, datetimes or timedeltas unless categorical=True; "
+                            f"got dtype {series.dtype}")
         samples[name] = series
     if categorical:
-        e, a = _category_counts(samples["expected"], samples["actual"])
+        e, a = _category_counts(samples["expected"], samples["actual"], ("expected", "actual"))
     else:
-        e, a = _bin_counts(_numeric_values(samples["expected"]), _numeric_values(samples["actual"]), bins)
+        _check_same_scale("expected", samples["expected"], "actual", samples["actual"])
+        e, a = _bin_counts(_numeric_values("expected", samples["expected"]),
+                           _numeric_values("actual", samples["actual"]), bins)
     return _psi_from_counts(e, a, eps)
 
 
@@ -319,7 +275,7 @@ def distribution_shift(
 ) -> pd.DataFrame:
     """How far each feature's distribution moved from train to test: a test statistic and the PSI.
 
-    Numeric (and datetime) features: the two-sample Kolmogorov-Smirnov test
+    Numeric (and datetime and timedelta) features: the two-sample Kolmogorov-Smirnov test
     (``scipy.stats.ks_2samp``: the largest gap between the two empirical CDFs, and its p-value).
     Categorical features: the chi-square test of independence of category and set
     (``scipy.stats.chi2_contingency`` on the 2 x k table of counts). Both: :func:`psi` with train as
@@ -331,11 +287,12 @@ def distribution_shift(
     ----------
     train, test : pandas.DataFrame
         The two sets; ``test`` has every column of ``train``. Every column needs a non-missing
-        value in each.
+        value in each; a numeric column must hold the same kind of value in both (real numbers,
+        datetimes with or without a time zone, timedeltas), a categorical one hashable values.
     categorical : str or list of str, optional
         Numeric columns to treat as categories (see :func:`feature_coverage`).
     bins : int, default 10
-        Quantile bins of the numeric PSI (>= 2).
+        Quantile bins of the numeric PSI, in [2, MAX_BINS = 10,000].
 
     Returns
     -------
@@ -357,10 +314,8 @@ def distribution_shift(
     device   categorical  chi2    265.601  0.275
     amount       numeric    ks      0.198  0.260
     """
-    from scipy.stats import chi2_contingency, ks_2samp
-
     _check_pair(train, test)
-    bins = check_int("bins", bins, minimum=2)
+    bins = check_int("bins", bins, minimum=2, maximum=MAX_BINS)
     cats = _categorical_columns(train, categorical)
     rows = []
     for column in train.columns:
@@ -369,7 +324,7 @@ def distribution_shift(
             if s.notna().sum() == 0:
                 raise ValueError(f"{name}[{column!r}] must have at least one non-missing value; got none")
         if column in cats:
-            e, c = _category_counts(a, b)
+            e, c = _category_counts(a, b, (f"train[{column!r}]", f"test[{column!r}]"))
             table = np.vstack([e, c])
             if table.shape[1] < 2:
                 stat, p = 0.0, 1.0
@@ -378,7 +333,8 @@ def distribution_shift(
             value = _psi_from_counts(e, c, PSI_EPS)
             rows.append((str(column), "categorical", "chi2", stat, p, value))
         else:
-            ev, av = _numeric_values(a), _numeric_values(b)
+            _check_same_scale(f"train[{column!r}]", a, f"test[{column!r}]", b)
+            ev, av = _numeric_values(f"train[{column!r}]", a), _numeric_values(f"test[{column!r}]", b)
             ks = ks_2samp(ev, av)
             e, c = _bin_counts(ev, av, bins)
             value = _psi_from_counts(e, c, PSI_EPS)

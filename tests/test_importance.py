@@ -4,16 +4,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import chi2_contingency, ks_2samp
-from sklearn.ensemble import RandomForestClassifier
-from sklearn.inspection import permutation_importance
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from mlsys_course.datasets import make_transactions
-from mlsys_course.features import transaction_features
-from mlsys_course.importance import PSI_EPS, distribution_shift, feature_coverage, importance_comparison, psi
-from mlsys_course.leakage import group_split, time_split
+from mlsys_course.importance import MAX_BINS, PSI_EPS, distribution_shift, feature_coverage, psi
+from mlsys_course.leakage import time_split
 
 
 def psi_formula(e_counts, a_counts, eps=PSI_EPS):
@@ -24,57 +18,6 @@ def psi_formula(e_counts, a_counts, eps=PSI_EPS):
         pe, pa = max(e / total_e, eps), max(a / total_a, eps)
         value += (pa - pe) * np.log(pa / pe)
     return value
-
-
-# --- importance -------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def forest_on_the_world():
-    """The recommended setting: 4000 rows at 5% fraud, a planted random ID, half the users held out, 50 trees."""
-    df = make_transactions(4_000, fraud_rate=0.05, random_state=0)
-    X = transaction_features(df).assign(random_id=np.random.default_rng(0).permutation(len(df)).astype(float))
-    y = df["is_fraud"].to_numpy()
-    train, test = group_split(df, test_size=0.5, random_state=0)
-    rf = RandomForestClassifier(50, random_state=0).fit(X.iloc[train], y[train])
-    return rf, X.iloc[test], y[test]
-
-
-def test_a_random_id_ranks_high_by_impurity_and_at_zero_by_permutation(forest_on_the_world):
-    rf, X_test, y_test = forest_on_the_world
-    table = importance_comparison(rf, X_test, y_test, scoring="average_precision", n_repeats=3, random_state=0)
-    row = table.loc["random_id"]
-    assert row["impurity_rank"] <= 6 and row["impurity"] > 1.5 / len(table)  # well above an equal share
-    assert row["permutation"] < 0.1 * table["permutation"].max()  # next to nothing, held out
-    assert abs(row["permutation"]) < 3 * row["permutation_std"] + 0.01  # within the shuffles' noise of zero
-    assert table.loc["category_digital_goods", "permutation"] > 0.05  # a real signal keeps a real drop
-
-
-def test_importance_comparison_reports_scikit_learns_numbers(forest_on_the_world):
-    rf, X_test, y_test = forest_on_the_world
-    table = importance_comparison(rf, X_test, y_test, scoring="roc_auc", n_repeats=2, random_state=4)
-    ref = permutation_importance(rf, X_test, y_test, scoring="roc_auc", n_repeats=2, random_state=4)
-    ordered = table.reindex(X_test.columns)
-    np.testing.assert_allclose(ordered["impurity"], rf.feature_importances_)
-    np.testing.assert_allclose(ordered["permutation"], ref.importances_mean)
-    np.testing.assert_allclose(ordered["permutation_std"], ref.importances_std)
-    assert table["impurity"].is_monotonic_decreasing and table["impurity_rank"].iloc[0] == 1
-
-
-def test_importance_comparison_takes_a_pipeline_and_rejects_models_without_importances():
-    rng = np.random.default_rng(0)
-    X = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})
-    y = (X["a"] > 0).astype(int)
-    pipe = make_pipeline(StandardScaler(), RandomForestClassifier(10, random_state=0)).fit(X, y)
-    assert importance_comparison(pipe, X, y, n_repeats=1).index[0] == "a"
-    with pytest.raises(TypeError, match="must be a fitted estimator with feature_importances_ .* got LogisticRegression"):
-        importance_comparison(LogisticRegression().fit(X, y), X, y)
-    with pytest.raises(ValueError, match=r"one value per column of X_test \(1\); got 2"):
-        importance_comparison(pipe, X[["a"]], y)
-    with pytest.raises(ValueError, match="n_repeats must be >= 1; got 0"):
-        importance_comparison(pipe, X, y, n_repeats=0)
-    with pytest.raises(TypeError, match="X_test must be a pandas DataFrame"):
-        importance_comparison(pipe, X.to_numpy(), y)
 
 
 # --- coverage and shift -----------------------------------------------------------------------------
@@ -100,7 +43,7 @@ def test_psi_is_nonnegative_and_zero_for_the_same_sample(e, a):
 
 
 def test_psi_rejects_bad_input():
-    with pytest.raises(TypeError, match="expected must be numeric unless categorical=True; got dtype"):
+    with pytest.raises(TypeError, match="expected must hold numbers, datetimes or timedeltas unless categorical=True; got dtype"):
         psi(["a", "b"], [1.0, 2.0])
     with pytest.raises(ValueError, match="actual must have at least one non-missing value"):
         psi([1.0], [np.nan])
@@ -159,7 +102,96 @@ def test_coverage_and_shift_reject_bad_input():
         feature_coverage(train, pd.DataFrame({"b": [1.0]}))
     with pytest.raises(TypeError, match="train must be a pandas DataFrame"):
         distribution_shift([1.0, 2.0], train)
-    with pytest.raises(ValueError, match="categorical must name columns of train; got 'z'"):
+    with pytest.raises(ValueError, match="categorical must be a column of train; got 'z'"):
         distribution_shift(train, train, categorical="z")
+    with pytest.raises(ValueError, match=r"categorical must be columns of train; got unknown \['z'\]"):
+        feature_coverage(train, train, categorical=["a", "z"])
     with pytest.raises(ValueError, match=r"test\['a'\] must have at least one non-missing value"):
         distribution_shift(train, pd.DataFrame({"a": [np.nan]}))
+    with pytest.raises(ValueError, match=r"train must have at least 1 row\(s\); got 0"):
+        feature_coverage(train.iloc[:0], train)
+
+
+def test_duplicate_column_names_are_refused_clearly():
+    twice = pd.DataFrame([[1.0, 2.0], [3.0, 4.0]], columns=["a", "a"])
+    for func in (feature_coverage, distribution_shift):
+        with pytest.raises(ValueError, match=r"train must have unique column names; got repeated \['a'\]"):
+            func(twice, twice)
+        with pytest.raises(ValueError, match=r"test must have unique column names; got repeated \['a'\]"):
+            func(twice.iloc[:, :1], twice)
+
+
+def test_sizes_and_values_that_would_hang_or_mislead_are_refused():
+    with pytest.raises(ValueError, match=rf"bins must be <= {MAX_BINS}; got 10000000000"):
+        psi([1.0, 2.0], [1.0, 2.0], bins=10**10)
+    with pytest.raises(ValueError, match=rf"bins must be <= {MAX_BINS}"):
+        distribution_shift(pd.DataFrame({"x": [1.0, 2.0]}), pd.DataFrame({"x": [1.0, 2.0]}), bins=10**10)
+    with pytest.raises(ValueError, match=r"test\['x'\] must be finite where present .*got 1 infinite value"):
+        distribution_shift(pd.DataFrame({"x": [1.0, 2.0]}), pd.DataFrame({"x": [1.0, np.inf]}))
+    with pytest.raises(ValueError, match=r"actual must be finite where present"):
+        psi([1.0, 2.0], [np.inf, 1.0])
+    with pytest.raises(TypeError, match=r"categorical must be True or False; got 'yes'"):
+        psi(["a"], ["a"], categorical="yes")
+
+
+def test_unusual_but_valid_inputs():
+    rng = np.random.default_rng(0)
+    n = 300
+    train = pd.DataFrame({
+        "x": rng.normal(size=n).astype(np.float32),
+        "id": pd.array(rng.integers(0, 5, n), dtype="Int64"),
+        "flag": rng.random(n) < 0.5,
+        "when": pd.date_range("2024-01-01", periods=n, freq="h", tz="UTC"),
+        0: rng.choice(["a", "b"], n),  # a non-string column label
+    }, index=np.arange(n)[::-1] * 3)
+    test = train.copy()
+    test.loc[test.index[:10], "id"] = pd.NA
+    coverage = feature_coverage(train, test, categorical=np.array(["id"]))
+    assert coverage.loc["id", "coverage_test"] == pytest.approx(1 - 10 / n) and coverage.loc["id", "kind"] == "categorical"
+    shift = distribution_shift(train, test, categorical="id")
+    assert shift.loc["x", "psi"] == 0.0 and shift.loc["when", "statistic"] == 0.0 and shift.loc["0", "p_value"] == 1.0
+    assert psi(range(10), np.arange(10), bins=np.int64(4)) == 0.0
+    assert psi(pd.Series(["a", "b"], index=[5, 9]), ["a", "a"], categorical=np.bool_(True)) > 0
+
+
+def test_values_of_different_kinds_are_not_compared_as_numbers():
+    # A datetime read as nanoseconds against plain numbers, or UTC against local times, would give a number
+    # that means nothing: refused.
+    days = pd.Series(pd.date_range("2024-01-01", periods=20))
+    with pytest.raises(TypeError, match=r"actual must hold values of the same kind as expected \(datetimes, "):
+        psi(days, np.arange(20.0))
+    with pytest.raises(TypeError, match=r"test\['t'\] must hold values of the same kind as train\['t'\] \(datetimes"):
+        distribution_shift(pd.DataFrame({"t": days}), pd.DataFrame({"t": days.dt.tz_localize("UTC")}))
+    with pytest.raises(TypeError, match=r"test\['t'\] must hold values of the same kind .*got dtype str"):
+        distribution_shift(pd.DataFrame({"t": np.arange(20.0)}), pd.DataFrame({"t": ["x"] * 20}))
+    with pytest.raises(TypeError, match=r"train\['z'\] must hold real numbers; got dtype complex128"):
+        distribution_shift(pd.DataFrame({"z": np.arange(5) + 1j}), pd.DataFrame({"z": np.arange(5) + 1j}))
+    with pytest.raises(TypeError, match=r"expected must be a 1-d array-like or pandas Series; got \[\[1, 2\], \[3\]\]"):
+        psi([[1, 2], [3]], [1.0])
+
+
+def test_categories_must_be_hashable():
+    with pytest.raises(TypeError, match=r"expected must hold hashable values .*got \{'a': 1\} of type dict"):
+        psi([{"a": 1}, {"a": 1}], ["a"], categorical=True)
+    with pytest.raises(TypeError, match=r"actual must hold hashable values .*got \[1\]"):
+        psi(["a"], pd.Series([[1], [2]]), categorical=True)
+    frame = pd.DataFrame({"c": ["a", "b"]})
+    with pytest.raises(TypeError, match=r"test\['c'\] must hold hashable values .*got \[1\]"):
+        feature_coverage(frame, pd.DataFrame({"c": [[1], [2]]}))
+    with pytest.raises(TypeError, match=r"train\['c'\] must hold hashable values .*got \{'a': 1\}"):
+        distribution_shift(pd.DataFrame({"c": [{"a": 1}] * 2}), frame)
+    with pytest.raises(TypeError, match=r"categorical must be a column name or a list of column names of train"):
+        feature_coverage(frame, frame, categorical=frame)
+
+
+def test_timedeltas_and_mixed_categories():
+    # Durations are numbers (nanoseconds): the same PSI and KS as on their values in seconds.
+    rng = np.random.default_rng(0)
+    a, b = rng.exponential(60, 500), rng.exponential(90, 400)
+    durations = pd.DataFrame({"d": pd.to_timedelta(a, "s")}), pd.DataFrame({"d": pd.to_timedelta(b, "s")})
+    shift = distribution_shift(*durations)
+    assert shift.loc["d", "kind"] == "numeric"
+    assert shift.loc["d", "statistic"] == pytest.approx(ks_2samp(a, b).statistic)
+    assert shift.loc["d", "psi"] == pytest.approx(psi(a, b), rel=1e-9)
+    # Categories of mixed types (a number and a string do not sort) are counted as they are.
+    assert psi(["a", 1, 1, 2.5], [1, "a", "a", 2.5], categorical=True) == pytest.approx(psi_formula([1, 2, 1], [2, 1, 1]))
