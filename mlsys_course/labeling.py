@@ -2,22 +2,21 @@
 
 - **Natural labels and feedback loop length**: :func:`labels_at` gives the label a row gets if you
   wait ``window`` after the event (a click that arrives later, a chargeback that comes weeks later,
-  counts as a negative); :func:`label_window_report` measures what each window costs in missed
-  positives.
+  counts as a negative); :func:`label_window_report` measures, on your own event log, what each window
+  costs in missed positives.
 - **Weak supervision**: labeling functions (``lf_*``, :data:`FRAUD_LABELING_FUNCTIONS` for the
   fraud world) vote fraud (1), legitimate (0) or abstain (-1); :func:`apply_labeling_functions`
   builds the vote matrix ``L``, :func:`lf_summary` describes it (coverage, overlaps, conflicts,
-  empirical accuracy), and :func:`majority_vote` or a :class:`LabelModel` (Dawid-Skene EM) turn it
-  into labels. :func:`simulate_votes` plants labeling functions of known accuracy and coverage.
-- **Semi-supervision**: :func:`self_training`, a thin use of scikit-learn's ``SelfTrainingClassifier``.
+  empirical accuracy), and :func:`majority_vote` or a :class:`LabelModel` (Dawid-Skene EM, a
+  scikit-learn classifier fitted on ``L`` without labels) turn it into labels. :func:`simulate_votes`
+  plants labeling functions of known accuracy and coverage, to check a label model before trusting it.
+- **Semi-supervision**: use scikit-learn's ``sklearn.semi_supervised.SelfTrainingClassifier`` directly
+  (hand labels as given, -1 for the unlabelled rows).
 - **Active learning**: :func:`query` picks the pool rows to label next (uncertainty, margin, entropy,
-  query-by-committee or random), :func:`active_learning_curve` plays the loop.
-- **Spending a label budget**: :func:`label_budget_curves` scores random labels, active learning,
-  self-training and weak supervision against the number of hand labels used.
+  query-by-committee or random).
 
-``LabelModel`` is a scikit-learn estimator; the class is built on first access (``from
-mlsys_course.labeling import LabelModel``), so that importing this module does not import
-scikit-learn.
+The chapter's experiment drivers (the active learning loop, the label-budget comparison of its arms)
+are in :mod:`mlsys_course.lab.ch04a`.
 
 Book: Chapter 4, "Labeling": "Natural Labels" (feedback loop length) and "Handling the Lack of
 Labels" (weak supervision, semi-supervision, active learning).
@@ -25,26 +24,33 @@ Labels" (weak supervision, semi-supervision, active learning).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.validation import check_is_fitted
 
 from ._validation import (
-    check_duration,
     RandomState,
-    _show,
     check_array,
     check_binary_labels,
     check_choice,
+    check_column,
+    check_duration,
+    check_frame,
     check_int,
     check_probability,
     check_random_state,
     check_real,
     check_same_length,
+    show,
 )
-from .streaming import Duration, _label, window_count_batch
+from .streaming import Duration, window_count_batch
 
 __all__ = [
     "ABSTAIN",
@@ -53,9 +59,7 @@ __all__ = [
     "LEGIT",
     "LabelModel",
     "STRATEGIES",
-    "active_learning_curve",
     "apply_labeling_functions",
-    "label_budget_curves",
     "label_window_report",
     "labels_at",
     "lf_big_ticket_night",
@@ -67,7 +71,6 @@ __all__ = [
     "lf_summary",
     "majority_vote",
     "query",
-    "self_training",
     "simulate_votes",
 ]
 
@@ -75,49 +78,51 @@ ABSTAIN, LEGIT, FRAUD = -1, 0, 1
 VOTES = (ABSTAIN, LEGIT, FRAUD)  # the values a labeling function may return, in the order of LabelModel.vote_probs_
 STRATEGIES = ("uncertainty", "margin", "entropy", "committee", "random")
 TIE_BREAKS = ("abstain", "random", "negative", "positive")
-METHODS = ("random", "active learning", "self-training", "weak supervision")
 
 
-def _check_frame(name: str, value: Any, columns: Sequence[str]) -> pd.DataFrame:
-    if not isinstance(value, pd.DataFrame):
-        raise TypeError(f"{name} must be a pandas DataFrame; got {_show(value)} of type {type(value).__name__}")
-    missing = [c for c in columns if c not in value.columns]
-    if missing:
-        raise ValueError(
-            f"{name} must have the columns {list(columns)}; missing {missing}; it has {_show(list(value.columns))}"
-        )
-    return value
-
-
-def _datetimes(df: pd.DataFrame, column: str, *, allow_nat: bool) -> np.ndarray:
-    col = df[column]
+def _datetimes(events: pd.DataFrame, column: str, *, allow_nat: bool) -> np.ndarray:
+    col = events[column]
     if isinstance(col.dtype, pd.DatetimeTZDtype):
-        raise ValueError(f"df[{column!r}] must be timezone-naive; got {col.dtype}")
+        raise ValueError(f"events[{column!r}] must be timezone-naive; got {col.dtype}")
     if not pd.api.types.is_datetime64_dtype(col.dtype):
-        raise TypeError(f"df[{column!r}] must have a datetime64 dtype; got {col.dtype}")
+        raise TypeError(f"events[{column!r}] must have a datetime64 dtype; got {col.dtype}")
     if not allow_nat and col.isna().any():
-        raise ValueError(f"df[{column!r}] must have no missing times; got {int(col.isna().sum())} NaT")
+        raise ValueError(f"events[{column!r}] must have no missing times; got {int(col.isna().sum())} NaT")
     return col.to_numpy("datetime64[ns]")
+
+
+def _is_sequence(value: Any) -> bool:
+    """A list-like of values (list, tuple, range, numpy array, Series, ...), not a string or a mapping."""
+    return isinstance(value, Iterable) and not isinstance(value, (str, bytes, Mapping))
 
 
 # --- Natural labels and feedback loop length --------------------------------------------------------
 def _delays(events: Any, event_time: str, label_time: str, positive: str) -> tuple[np.ndarray, np.ndarray]:
-    """Whether each row is truly positive, and (for positives) how long its label took, in ns."""
-    df = _check_frame("events", events, [event_time, label_time, positive])
-    t = _datetimes(df, event_time, allow_nat=False)
-    arrived = _datetimes(df, label_time, allow_nat=True)
-    col = df[positive]
+    """Whether each row is truly positive, and (for positives) how long its label took, in ns (uint64)."""
+    events = check_frame("events", events)
+    for name, column in (("event_time", event_time), ("label_time", label_time), ("positive", positive)):
+        check_column(name, events, column, frame="events")
+    t = _datetimes(events, event_time, allow_nat=False)
+    arrived = _datetimes(events, label_time, allow_nat=True)
+    col = events[positive]
     if col.isna().any():
-        raise ValueError(f"df[{positive!r}] must have no missing values; got {int(col.isna().sum())}")
-    y = check_binary_labels(f"df[{positive!r}]", col.to_numpy()).astype(bool)
+        raise ValueError(f"events[{positive!r}] must have no missing values; got {int(col.isna().sum())}")
+    values = col.to_numpy(bool) if pd.api.types.is_bool_dtype(col.dtype) else col.to_numpy()
+    if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
+        values = col.to_numpy(dtype=float)
+    y = check_binary_labels(f"events[{positive!r}]", values).astype(bool)
     if np.isnat(arrived[y]).any():
-        raise ValueError(f"df[{label_time!r}] must be set for every positive row; got {int(np.isnat(arrived[y]).sum())} NaT")
-    delay = np.where(y, (arrived - t).astype(np.int64), 0)
-    if (delay < 0).any():
         raise ValueError(
-            f"df[{label_time!r}] must not be before df[{event_time!r}]; got {int((delay < 0).sum())} such positive row(s)"
+            f"events[{label_time!r}] must be set for every positive row; got {int(np.isnat(arrived[y]).sum())} NaT"
         )
-    return y, delay
+    early = y & (arrived < t)
+    if early.any():
+        raise ValueError(
+            f"events[{label_time!r}] must not be before events[{event_time!r}]; got {int(early.sum())} such positive row(s)"
+        )
+    # As unsigned nanoseconds: a delay longer than int64 holds (292 years) is still exact, and longer than any window.
+    delay = arrived.view(np.int64).astype(np.uint64) - t.view(np.int64).astype(np.uint64)
+    return y, np.where(y, delay, np.uint64(0))
 
 
 def labels_at(
@@ -170,7 +175,7 @@ def labels_at(
     """
     window = check_duration("window", window)
     y, delay = _delays(events, event_time, label_time, positive)
-    return pd.Series((y & (delay <= window.value)).astype(np.int64), index=events.index, name="label")
+    return pd.Series((y & (delay <= np.uint64(window.value))).astype(np.int64), index=events.index, name="label")
 
 
 def label_window_report(
@@ -190,8 +195,8 @@ def label_window_report(
     ----------
     events : pandas.DataFrame
         One row per event, as in :func:`labels_at`.
-    windows : sequence of str, pandas.Timedelta or datetime.timedelta
-        The waits to compare (positive durations, at least one).
+    windows : list-like of str, pandas.Timedelta or datetime.timedelta
+        The waits to compare (positive durations, at least one): a list, a tuple, an array, ...
     event_time, label_time, positive : str
         Column names, as in :func:`labels_at` (defaults fit the click log).
 
@@ -219,16 +224,18 @@ def label_window_report(
     0   5min     0.5       1         0.25          2
     1     1h     1.0       0         0.00          2
     """
-    if isinstance(windows, (str, bytes)) or not isinstance(windows, Sequence) or len(windows) == 0:
-        raise TypeError(f"windows must be a non-empty list of durations such as ['5min', '1h']; got {_show(windows)}")
+    if not _is_sequence(windows) or isinstance(windows, (set, frozenset)):
+        raise TypeError(f"windows must be a non-empty list of durations such as ['5min', '1h']; got {show(windows)}")
     spans = [check_duration(f"windows[{i}]", w) for i, w in enumerate(windows)]
+    if not spans:
+        raise ValueError("windows must hold at least one duration such as '5min'; got none")
     y, delay = _delays(events, event_time, label_time, positive)
     positives = int(y.sum())
     rows = []
     for span in spans:
-        caught = int((y & (delay <= span.value)).sum())
+        caught = int((y & (delay <= np.uint64(span.value))).sum())
         rows.append({
-            "window": _label(span),
+            "window": _duration_label(span),
             "recall": caught / positives if positives else np.nan,
             "missed": positives - caught,
             "wrong_share": (positives - caught) / len(y) if len(y) else np.nan,
@@ -237,16 +244,62 @@ def label_window_report(
     return pd.DataFrame(rows, columns=["window", "recall", "missed", "wrong_share", "positives"])
 
 
+_UNITS = (("D", 86_400_000_000_000), ("h", 3_600_000_000_000), ("min", 60_000_000_000), ("s", 1_000_000_000),
+          ("ms", 1_000_000), ("us", 1_000))
+
+
+def _duration_label(td: pd.Timedelta) -> str:
+    """'10min', '1h', '1D', ... (the largest unit that divides the duration)."""
+    for suffix, ns in _UNITS:
+        if td.value % ns == 0:
+            return f"{td.value // ns}{suffix}"
+    return f"{td.value}ns"
+
+
 # --- Weak supervision: labeling functions for the fraud world ---------------------------------------
-_LF_COLUMNS = ("timestamp", "user_id", "merchant_category", "amount", "device", "is_foreign", "account_age_days")
+def _column(df: Any, column: str, kind: str, reader: str) -> np.ndarray:
+    """A column a labeling function reads, checked, as a numpy array of the kind the rule compares.
+
+    A column of the wrong kind would make a rule vote silently wrong (the string "False" is truthy, so
+    a flag of strings voted FRAUD on every row), so it is refused, naming the column; so is a missing
+    flag, number, time or key. A missing *text* value (the world's ``device`` is missing at random) is
+    unknown, and a rule that needs it does not fire: it abstains.
+    """
+    check_frame("df", df)
+    if column not in df.columns:
+        raise ValueError(f"df must have a column {column!r} ({reader} reads it); df has {show(list(df.columns))}")
+    col = df[column]
+    missing = int(col.isna().sum())
+    if missing and kind != "text":
+        raise ValueError(f"df[{column!r}] must have no missing values ({reader} reads it); got {missing} missing")
+    dtype = col.dtype
+    if kind == "key":  # an identifier: any values, none missing
+        return col.to_numpy()
+    if kind == "flag":
+        if pd.api.types.is_bool_dtype(dtype):
+            return col.to_numpy(bool)
+        if pd.api.types.is_integer_dtype(dtype) and col.isin([0, 1]).all():
+            return col.to_numpy(dtype=np.int64) == 1
+        raise TypeError(
+            f"df[{column!r}] must hold True/False (or 0/1) for {reader}; got dtype {dtype} with values such as "
+            f"{show(col.unique()[:3].tolist())}"
+        )
+    if kind == "number":
+        if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+            return col.to_numpy(dtype=float)
+        raise TypeError(f"df[{column!r}] must be numeric for {reader}; got dtype {dtype}")
+    if kind == "time":
+        if pd.api.types.is_datetime64_dtype(dtype) and not isinstance(dtype, pd.DatetimeTZDtype):
+            return col.to_numpy("datetime64[ns]")
+        raise TypeError(f"df[{column!r}] must have a timezone-naive datetime64 dtype for {reader}; got {dtype}")
+    values = col.cat.categories if isinstance(dtype, pd.CategoricalDtype) else col  # kind == "text"
+    if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+        raise TypeError(f"df[{column!r}] must hold strings (or a categorical of strings) for {reader}; got dtype {dtype}")
+    return col.to_numpy(dtype=object)
 
 
-def _fires(df: pd.DataFrame, condition: Any, vote: int) -> np.ndarray:
-    return np.where(np.asarray(condition, dtype=bool), vote, ABSTAIN).astype(np.int64)
-
-
-def _category_in(df: pd.DataFrame, categories: Sequence[str]) -> np.ndarray:
-    return df["merchant_category"].isin(categories).to_numpy(bool)
+def _fires(condition: np.ndarray, vote: int) -> np.ndarray:
+    return np.where(condition, vote, ABSTAIN).astype(np.int64)
 
 
 def lf_big_ticket_night(df: pd.DataFrame) -> np.ndarray:
@@ -274,8 +327,10 @@ def lf_big_ticket_night(df: pd.DataFrame) -> np.ndarray:
     >>> lf_big_ticket_night(df).tolist()
     [1, -1, -1]
     """
-    night = df["timestamp"].dt.hour.to_numpy() < 6
-    return _fires(df, _category_in(df, ["electronics", "travel"]) & (df["amount"].to_numpy() > 150) & night, FRAUD)
+    reader = "lf_big_ticket_night"
+    night = pd.DatetimeIndex(_column(df, "timestamp", "time", reader)).hour < 6
+    resellable = np.isin(_column(df, "merchant_category", "text", reader), ["electronics", "travel"])
+    return _fires(resellable & (_column(df, "amount", "number", reader) > 150) & night, FRAUD)
 
 
 def lf_new_account(df: pd.DataFrame) -> np.ndarray:
@@ -298,7 +353,7 @@ def lf_new_account(df: pd.DataFrame) -> np.ndarray:
     >>> lf_new_account(pd.DataFrame({"account_age_days": [3, 400]})).tolist()
     [1, -1]
     """
-    return _fires(df, df["account_age_days"].to_numpy() < 30, FRAUD)
+    return _fires(_column(df, "account_age_days", "number", "lf_new_account") < 30, FRAUD)
 
 
 def lf_foreign(df: pd.DataFrame) -> np.ndarray:
@@ -307,7 +362,7 @@ def lf_foreign(df: pd.DataFrame) -> np.ndarray:
     Parameters
     ----------
     df : pandas.DataFrame
-        Transactions with a boolean ``is_foreign`` column.
+        Transactions with a boolean (or 0/1) ``is_foreign`` column.
 
     Returns
     -------
@@ -321,7 +376,7 @@ def lf_foreign(df: pd.DataFrame) -> np.ndarray:
     >>> lf_foreign(pd.DataFrame({"is_foreign": [True, False]})).tolist()
     [1, -1]
     """
-    return _fires(df, df["is_foreign"].to_numpy(bool), FRAUD)
+    return _fires(_column(df, "is_foreign", "flag", "lf_foreign"), FRAUD)
 
 
 def lf_card_testing_burst(df: pd.DataFrame) -> np.ndarray:
@@ -352,10 +407,11 @@ def lf_card_testing_burst(df: pd.DataFrame) -> np.ndarray:
     >>> lf_card_testing_burst(df).tolist()
     [-1, 1, -1, -1]
     """
-    order = np.argsort(df["timestamp"].to_numpy(), kind="stable")
+    _column(df, "user_id", "key", "lf_card_testing_burst")
+    order = np.argsort(_column(df, "timestamp", "time", "lf_card_testing_burst"), kind="stable")
     counts = window_count_batch(df.iloc[order], key="user_id", time="timestamp", window="10min").to_numpy()
     votes = np.empty(len(df), dtype=np.int64)
-    votes[order] = _fires(df, counts >= 2, FRAUD)
+    votes[order] = _fires(counts >= 2, FRAUD)
     return votes
 
 
@@ -367,7 +423,8 @@ def lf_small_digital_mobile(df: pd.DataFrame) -> np.ndarray:
     Parameters
     ----------
     df : pandas.DataFrame
-        Transactions with ``merchant_category``, ``amount`` and ``device`` columns.
+        Transactions with ``merchant_category``, ``amount`` and ``device`` columns (a missing device: the
+        rule abstains).
 
     Returns
     -------
@@ -383,8 +440,10 @@ def lf_small_digital_mobile(df: pd.DataFrame) -> np.ndarray:
     >>> lf_small_digital_mobile(df).tolist()
     [1, -1]
     """
-    mobile = (df["device"] == "mobile").to_numpy(bool, na_value=False)
-    return _fires(df, _category_in(df, ["digital_goods", "gaming"]) & (df["amount"].to_numpy() < 10) & mobile, FRAUD)
+    reader = "lf_small_digital_mobile"
+    mobile = _column(df, "device", "text", reader) == "mobile"
+    digital = np.isin(_column(df, "merchant_category", "text", reader), ["digital_goods", "gaming"])
+    return _fires(digital & (_column(df, "amount", "number", reader) < 10) & mobile, FRAUD)
 
 
 def lf_established_customer(df: pd.DataFrame) -> np.ndarray:
@@ -413,7 +472,9 @@ def lf_established_customer(df: pd.DataFrame) -> np.ndarray:
     >>> lf_established_customer(df).tolist()
     [0, -1, -1]
     """
-    return _fires(df, (df["account_age_days"].to_numpy() > 365) & ~df["is_foreign"].to_numpy(bool), LEGIT)
+    reader = "lf_established_customer"
+    old = _column(df, "account_age_days", "number", reader) > 365
+    return _fires(old & ~_column(df, "is_foreign", "flag", reader), LEGIT)
 
 
 #: The fraud world's labeling functions, by name: five fraud heuristics, each voting FRAUD or abstaining.
@@ -426,16 +487,16 @@ FRAUD_LABELING_FUNCTIONS: dict[str, Callable[[pd.DataFrame], np.ndarray]] = {
 def _check_lfs(lfs: Any) -> tuple[list[str], list[Callable]]:
     if isinstance(lfs, Mapping):
         names, funcs = [str(k) for k in lfs], list(lfs.values())
-    elif isinstance(lfs, Sequence) and not isinstance(lfs, (str, bytes)):
+    elif _is_sequence(lfs):
         funcs = list(lfs)
         names = [getattr(f, "__name__", f"lf_{j}") for j, f in enumerate(funcs)]
     else:
-        raise TypeError(f"lfs must be a dict of name -> function or a list of functions; got {_show(lfs)}")
+        raise TypeError(f"lfs must be a dict of name -> function or a list of functions; got {show(lfs)}")
     if not funcs:
         raise ValueError("lfs must hold at least one labeling function; got none")
     for name, f in zip(names, funcs):
         if not callable(f):
-            raise TypeError(f"lfs[{name!r}] must be a function of the data frame; got {_show(f)}")
+            raise TypeError(f"lfs[{name!r}] must be a function of the data frame; got {show(f)}")
     return names, funcs
 
 
@@ -444,7 +505,8 @@ def apply_labeling_functions(df: pd.DataFrame, lfs: Mapping[str, Callable] | Seq
 
     A labeling function here is vectorized: it takes the whole frame and returns one vote per row,
     ``1`` (positive), ``0`` (negative) or ``-1`` (abstain), which is much faster than Snorkel's
-    row-at-a-time functions and equivalent.
+    row-at-a-time functions and equivalent. A boolean mask is refused rather than read as votes 1 and
+    0 (its False rows would vote "negative" instead of abstaining).
 
     Parameters
     ----------
@@ -469,40 +531,73 @@ def apply_labeling_functions(df: pd.DataFrame, lfs: Mapping[str, Callable] | Seq
            [-1,  1],
            [ 1,  1]])
     """
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"df must be a pandas DataFrame; got {_show(df)} of type {type(df).__name__}")
-    if len(df) == 0:
-        raise ValueError("df must have at least one row; got 0")
+    df = check_frame("df", df)
     names, funcs = _check_lfs(lfs)
     L = np.empty((len(df), len(funcs)), dtype=np.int64)
     for j, (name, f) in enumerate(zip(names, funcs)):
-        votes = np.asarray(f(df))
+        try:
+            votes = np.asarray(f(df))
+        except Exception as error:  # the function's own error, kept as it is, with the function named
+            error.add_note(f"(raised by labeling function {name!r} in apply_labeling_functions)")
+            raise
         if votes.shape != (len(df),):
             raise ValueError(
                 f"labeling function {name!r} must return one vote per row, shape ({len(df)},); got shape {votes.shape}"
             )
-        bad = ~np.isin(votes, VOTES)
+        if votes.dtype == bool or not (np.issubdtype(votes.dtype, np.number) or votes.dtype == object):
+            raise TypeError(
+                f"labeling function {name!r} must return the numbers -1 (abstain), 0 and 1; got dtype {votes.dtype} "
+                "(for a boolean condition, return np.where(condition, FRAUD, ABSTAIN))"
+            )
+        bad = ~np.isin(votes, VOTES) | pd.isna(votes)
         if bad.any():
-            got = _show(np.unique(votes[bad])[:5].tolist())
+            got = show(np.unique(votes[bad])[:5].tolist())
             raise ValueError(f"labeling function {name!r} must return only -1, 0 and 1; got {got}")
         L[:, j] = votes
     return L
 
 
 def _check_L(name: str, value: Any, n_columns: int | None = None) -> np.ndarray:
-    """A 2-d vote matrix with at least one row and column and values in {-1, 0, 1}, as int64."""
-    if isinstance(value, (str, bytes)) or np.isscalar(value):
-        raise TypeError(f"{name} must be a 2-d array of votes -1, 0, 1; got {_show(value)}")
+    """A 2-d vote matrix with at least one row and column and values in {-1, 0, 1}, as int64.
+
+    The phrases scikit-learn's estimator checks look for (sparse, complex, 0 sample(s) / feature(s))
+    are kept in the messages.
+    """
+    if sparse.issparse(value):
+        raise TypeError(
+            f"{name} must be a dense array of votes -1, 0, 1; got a sparse {type(value).__name__} "
+            "(sparse input is not supported: call .toarray())"
+        )
+    if value is None or isinstance(value, (str, bytes)) or np.isscalar(value):
+        raise TypeError(f"{name} must be a 2-d array of votes -1, 0, 1; got {show(value)}")
     arr = np.asarray(value)
     if arr.ndim != 2:
         raise ValueError(f"{name} must be a 2-d array (n_rows, n_labeling_functions); got shape {arr.shape}")
-    if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(f"{name} must have at least one row and one labeling function; got shape {arr.shape}")
+    if arr.shape[0] == 0:
+        raise ValueError(
+            f"{name} must have at least one row; got 0 sample(s) (shape={arr.shape}) while a minimum of 1 is required."
+        )
+    if arr.shape[1] == 0:
+        raise ValueError(
+            f"{name} must have at least one labeling function (column); got 0 feature(s) (shape={arr.shape}) "
+            "while a minimum of 1 is required."
+        )
+    if np.iscomplexobj(arr):
+        raise ValueError(f"{name} must hold the votes -1, 0 and 1; got complex numbers (Complex data not supported)")
+    if arr.dtype == object:  # e.g. a frame of nullable integers: numbers only, no booleans
+        cells = arr.ravel().tolist()
+        if not all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) for v in cells):
+            kinds = sorted({type(v).__name__ for v in cells} - {"int", "float"})
+            raise TypeError(f"{name} must hold the numbers -1 (abstain), 0 and 1; got values of type {', '.join(kinds)}")
+        arr = arr.astype(float)
     if arr.dtype == bool or not np.issubdtype(arr.dtype, np.number):
         raise TypeError(f"{name} must hold the numbers -1 (abstain), 0 and 1; got dtype {arr.dtype}")
+    finite = np.isfinite(arr)
+    if not finite.all():
+        raise ValueError(f"{name} must hold only -1 (abstain), 0 and 1; got {int((~finite).sum())} NaN or inf value(s)")
     bad = ~np.isin(arr, VOTES)
     if bad.any():
-        raise ValueError(f"{name} must hold only -1 (abstain), 0 and 1; got {_show(np.unique(arr[bad])[:5].tolist())}")
+        raise ValueError(f"{name} must hold only -1 (abstain), 0 and 1; got {show(np.unique(arr[bad])[:5].tolist())}")
     if n_columns is not None and arr.shape[1] != n_columns:
         raise ValueError(f"{name} must have {n_columns} columns (one per labeling function seen in fit); got {arr.shape[1]}")
     return arr.astype(np.int64)
@@ -550,9 +645,11 @@ def lf_summary(L: Any, y: Any = None, *, names: Sequence[str] | None = None) -> 
     if names is None:
         labels = [f"lf_{j}" for j in range(m)]
     else:
+        if isinstance(names, (str, bytes)) or not isinstance(names, Iterable):
+            raise TypeError(f"names must be a list of {m} strings, one per column of L; got {show(names)}")
         labels = list(names)
-        if len(labels) != m or not all(isinstance(s, str) for s in labels):
-            raise ValueError(f"names must be {m} strings, one per column of L; got {_show(labels)}")
+        if len(labels) != m or not all(isinstance(s, str) for s in labels) or len(set(labels)) != m:
+            raise ValueError(f"names must be {m} distinct strings, one per column of L; got {show(labels)}")
     votes = L != ABSTAIN
     others_vote = (votes.sum(axis=1, keepdims=True) - votes) > 0
     has = {v: (L == v).any(axis=1, keepdims=True) for v in (LEGIT, FRAUD)}
@@ -620,7 +717,7 @@ def simulate_votes(
     coverages: Sequence[float],
     *,
     class_prior: float = 0.5,
-    random_state: RandomState = 0,
+    random_state: RandomState = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Plant labeling functions of known accuracy and coverage, conditionally independent given the label.
 
@@ -631,15 +728,15 @@ def simulate_votes(
     Parameters
     ----------
     n : int
-        Number of rows (>= 1).
-    accuracies : sequence of float
+        Number of rows, in [1, 100_000_000].
+    accuracies : list-like of float
         ``P(vote = y | votes)`` per function, each in [0, 1].
-    coverages : sequence of float
+    coverages : list-like of float
         ``P(votes)`` per function, each in [0, 1]; same length as ``accuracies``.
     class_prior : float, default 0.5
         ``P(y = 1)``, in (0, 1).
-    random_state : int, numpy.random.Generator or None, default 0
-        Seed.
+    random_state : int, numpy.random.Generator or None
+        Seed or generator.
 
     Returns
     -------
@@ -656,13 +753,13 @@ def simulate_votes(
     >>> L.shape, round(float((L[:, 0] != -1).mean()), 2), round(float((L[:, 1] == y).mean()), 2)
     ((10000, 2), 0.5, 0.6)
     """
-    n = check_int("n", n, minimum=1)
+    n = check_int("n", n, minimum=1, maximum=100_000_000)
     acc = check_array("accuracies", accuracies).astype(float)
     cov = check_array("coverages", coverages).astype(float)
     check_same_length(accuracies=acc, coverages=cov)
     for name, arr in (("accuracies", acc), ("coverages", cov)):
         if ((arr < 0) | (arr > 1)).any():
-            raise ValueError(f"{name} must be probabilities in [0, 1]; got {_show(arr.tolist())}")
+            raise ValueError(f"{name} must be probabilities in [0, 1]; got {show(arr.tolist())}")
     class_prior = check_probability("class_prior", class_prior)
     rng = check_random_state("random_state", random_state)
     y = (rng.random(n) < class_prior).astype(np.int64)
@@ -703,7 +800,32 @@ def _log_joint(X: np.ndarray, log_prior: np.ndarray, vote_probs: np.ndarray) -> 
 
 _SMOOTHING = 0.1  # pseudo-count added to every (function, class, vote) cell in the M-step: no zero probabilities
 
-_LABEL_MODEL_DOC = """A label model: learns how reliable each labeling function is, without labels, and combines their votes.
+
+def _check_binary_target(y: Any) -> np.ndarray:
+    """0/1 labels for the label model; the message names the kind of target otherwise (binary models only)."""
+    arr = np.asarray(y)
+    if arr.ndim != 1:
+        raise ValueError(f"y must be a 1-d array of 0/1 labels; got shape {arr.shape}")
+    if arr.dtype == bool:
+        return arr.astype(np.int64)
+    if np.iscomplexobj(arr):
+        raise ValueError("y must hold the labels 0 and 1; got complex numbers (Complex data not supported)")
+    if not np.issubdtype(arr.dtype, np.number):
+        raise ValueError(f"y must hold the labels 0 and 1; got dtype {arr.dtype}. Only binary classification is supported.")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"y must hold the labels 0 and 1; got {int((~np.isfinite(arr)).sum())} NaN or inf value(s)")
+    bad = ~np.isin(arr, (0, 1))
+    if bad.any():
+        kind = "continuous" if np.any(arr != np.round(arr)) else "multiclass"
+        raise ValueError(
+            f"y must hold the labels 0 and 1; got a {kind} target with values such as "
+            f"{show(np.unique(arr[bad])[:5].tolist())}. Only binary classification is supported."
+        )
+    return arr.astype(np.int64)
+
+
+class LabelModel(ClassifierMixin, BaseEstimator):
+    """A label model: learns how reliable each labeling function is, without labels, and combines their votes.
 
     The generative model of Dawid & Skene (1979), as used by Snorkel (Ratner et al. 2017) when the
     labeling functions are conditionally independent given the true label ``y``::
@@ -730,6 +852,17 @@ _LABEL_MODEL_DOC = """A label model: learns how reliable each labeling function 
     A labeling function that abstains on every row (a column of -1) is allowed and changes nothing:
     it has no vote to weigh, its ``accuracies_`` entry is NaN, and no warning is raised. ``L`` with
     no vote at all raises ``ValueError`` (there is nothing to learn).
+
+    **How it maps onto scikit-learn's estimator API.** ``X`` is the vote matrix ``L`` (one row per data
+    point, one column per labeling function, values -1 = abstain, 0, 1: what
+    :func:`apply_labeling_functions` returns; any other value is refused, with -1 the only abstain
+    value). ``fit(L, y=None)`` learns from the votes alone: ``y`` is ignored (it is accepted so that the
+    model fits in a ``Pipeline`` or ``cross_val_score``, where ``y`` serves the scorer). ``predict(L)``
+    returns labels 0/1, ``predict_proba(L)`` the posterior of each, ``score(L, y)`` the accuracy against
+    true labels (a small hand-labelled development set), and ``classes_`` is always ``[0, 1]``. It is a
+    classifier (``ClassifierMixin``), so scikit-learn's scorers such as ``"average_precision"`` work on
+    it; it is not trained from labels, so the estimator checks that expect a classifier to learn ``y``,
+    or to accept continuous features, are expected to fail (listed in ``tests/test_labeling.py``).
 
     Parameters
     ----------
@@ -766,7 +899,7 @@ _LABEL_MODEL_DOC = """A label model: learns how reliable each labeling function 
 
     Example
     -------
-    >>> from mlsys_course.labeling import LabelModel, simulate_votes
+    >>> from mlsys_course.labeling import LabelModel, majority_vote, simulate_votes
     >>> L, y = simulate_votes(20_000, [0.9, 0.9, 0.6, 0.6, 0.6], [0.5, 0.5, 0.8, 0.8, 0.8], random_state=0)
     >>> model = LabelModel().fit(L)
     >>> model.accuracies_.round(1).tolist()  # planted: 0.9, 0.9, 0.6, 0.6, 0.6
@@ -776,188 +909,94 @@ _LABEL_MODEL_DOC = """A label model: learns how reliable each labeling function 
     (0.84, 0.76)
     """
 
+    def __init__(self, *, class_prior: float | None = None, init_accuracy: float = 0.7, max_iter: int = 500,
+                 tol: float = 1e-7) -> None:
+        self.class_prior = class_prior
+        self.init_accuracy = init_accuracy
+        self.max_iter = max_iter
+        self.tol = tol
 
-def _label_model_class() -> type:
-    from sklearn.base import BaseEstimator, ClassifierMixin
-    from sklearn.exceptions import ConvergenceWarning
+    def __sklearn_tags__(self):  # noqa: D105
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = False  # learns from the votes alone
+        tags.classifier_tags.multi_class = False  # y in {0, 1}
+        return tags
 
-    class LabelModel(ClassifierMixin, BaseEstimator):
-        __doc__ = _LABEL_MODEL_DOC
+    def fit(self, L: Any, y: Any = None) -> LabelModel:
+        """Learn the class prior and each function's vote probabilities from ``L`` alone.
 
-        def __init__(self, *, class_prior: float | None = None, init_accuracy: float = 0.7, max_iter: int = 500,
-                     tol: float = 1e-7) -> None:
-            self.class_prior = class_prior
-            self.init_accuracy = init_accuracy
-            self.max_iter = max_iter
-            self.tol = tol
+        ``y`` is ignored by the fit; when given (as ``cross_val_score`` or a ``Pipeline`` does), it must be
+        0/1 labels, one per row of ``L``, since those are the only labels this model predicts.
+        """
+        if y is not None:
+            y = _check_binary_target(y)
+        L = _check_L("L", L)
+        if y is not None:
+            check_same_length(L=L, y=y)
+        fixed = None if self.class_prior is None else check_probability("class_prior", self.class_prior)
+        a = check_real("init_accuracy", self.init_accuracy, low=0.5, high=1.0, low_open=True, high_open=True)
+        max_iter = check_int("max_iter", self.max_iter, minimum=1)
+        tol = check_real("tol", self.tol, low=0.0)
+        if (L == ABSTAIN).all():
+            raise ValueError(
+                f"L must hold at least one vote; every labeling function abstains on every row (shape {L.shape})"
+            )
+        patterns, _, w = _patterns(L)
+        X, m, n = _one_hot(patterns), L.shape[1], w.sum()
 
-        def fit(self, L: Any, y: Any = None) -> LabelModel:
-            """Learn the class prior and each function's vote probabilities from ``L`` alone (``y`` is ignored)."""
-            L = _check_L("L", L)
-            fixed = None if self.class_prior is None else check_probability("class_prior", self.class_prior)
-            a = check_real("init_accuracy", self.init_accuracy, low=0.5, high=1.0, low_open=True, high_open=True)
-            max_iter = check_int("max_iter", self.max_iter, minimum=1)
-            tol = check_real("tol", self.tol, low=0.0)
-            if (L == ABSTAIN).all():
-                raise ValueError(
-                    f"L must hold at least one vote; every labeling function abstains on every row (shape {L.shape})"
-                )
-            patterns, _, w = _patterns(L)
-            X, m, n = _one_hot(patterns), L.shape[1], w.sum()
+        coverage = (w @ (patterns != ABSTAIN)) / n
+        silent = coverage == 0
+        theta = np.empty((m, 2, 3))  # theta[j, c, k] = P(vote_j = VOTES[k] | y = c)
+        theta[:, :, 0] = 1 - coverage[:, None]
+        theta[:, 0, 1] = theta[:, 1, 2] = a * coverage  # the vote names the true class
+        theta[:, 0, 2] = theta[:, 1, 1] = (1 - a) * coverage
+        prior = np.array([0.5, 0.5]) if fixed is None else np.array([1 - fixed, fixed])
 
-            coverage = (w @ (patterns != ABSTAIN)) / n
-            silent = coverage == 0
-            theta = np.empty((m, 2, 3))  # theta[j, c, k] = P(vote_j = VOTES[k] | y = c)
-            theta[:, :, 0] = 1 - coverage[:, None]
-            theta[:, 0, 1] = theta[:, 1, 2] = a * coverage  # the vote names the true class
-            theta[:, 0, 2] = theta[:, 1, 1] = (1 - a) * coverage
-            prior = np.array([0.5, 0.5]) if fixed is None else np.array([1 - fixed, fixed])
+        previous = -np.inf
+        for iteration in range(1, max_iter + 1):
+            # E-step: posterior P(y = c | votes) of every pattern.
+            joint = _log_joint(X, np.log(prior), theta)
+            log_evidence = np.logaddexp(joint[:, 0], joint[:, 1])
+            posterior = np.exp(joint - log_evidence[:, None])
+            log_likelihood = float(w @ log_evidence) / n
+            # M-step: expected counts of each (function, class, vote), and of each class.
+            weighted = w[:, None] * posterior
+            counts = (X.T @ weighted).reshape(m, 3, 2).transpose(0, 2, 1) + _SMOOTHING
+            theta = counts / counts.sum(axis=2, keepdims=True)
+            theta[silent] = (1.0, 0.0, 0.0)  # a function that never votes: always abstains, whatever the class
+            if fixed is None:
+                prior = weighted.sum(axis=0) / n
+            if log_likelihood - previous < tol:
+                break
+            previous = log_likelihood
+        else:
+            warnings.warn(f"LabelModel: EM did not converge in max_iter={max_iter} iterations; increase max_iter",
+                          ConvergenceWarning, stacklevel=2)
+        joint = _log_joint(X, np.log(prior), theta)  # the log-likelihood of the parameters returned
+        log_likelihood = float(w @ np.logaddexp(joint[:, 0], joint[:, 1])) / n
 
-            previous = -np.inf
-            for iteration in range(1, max_iter + 1):
-                # E-step: posterior P(y = c | votes) of every pattern.
-                joint = _log_joint(X, np.log(prior), theta)
-                log_evidence = np.logaddexp(joint[:, 0], joint[:, 1])
-                posterior = np.exp(joint - log_evidence[:, None])
-                log_likelihood = float(w @ log_evidence) / n
-                # M-step: expected counts of each (function, class, vote), and of each class.
-                weighted = w[:, None] * posterior
-                counts = (X.T @ weighted).reshape(m, 3, 2).transpose(0, 2, 1) + _SMOOTHING
-                theta = counts / counts.sum(axis=2, keepdims=True)
-                theta[silent] = (1.0, 0.0, 0.0)  # a function that never votes: always abstains, whatever the class
-                if fixed is None:
-                    prior = weighted.sum(axis=0) / n
-                if log_likelihood - previous < tol:
-                    break
-                previous = log_likelihood
-            else:
-                import warnings
+        self.classes_ = np.array([0, 1])
+        self.class_prior_ = prior
+        self.vote_probs_ = theta
+        right = prior[0] * theta[:, 0, 1] + prior[1] * theta[:, 1, 2]
+        cast = prior[0] * (1 - theta[:, 0, 0]) + prior[1] * (1 - theta[:, 1, 0])
+        self.accuracies_ = np.divide(right, cast, out=np.full(m, np.nan), where=~silent)
+        self.n_iter_ = iteration
+        self.log_likelihood_ = log_likelihood
+        self.n_features_in_ = m
+        return self
 
-                warnings.warn(f"LabelModel: EM did not converge in max_iter={max_iter} iterations; increase max_iter",
-                              ConvergenceWarning, stacklevel=2)
-            joint = _log_joint(X, np.log(prior), theta)  # the log-likelihood of the parameters returned
-            log_likelihood = float(w @ np.logaddexp(joint[:, 0], joint[:, 1])) / n
+    def predict_proba(self, L: Any) -> np.ndarray:
+        """Posterior ``[P(y = 0 | votes), P(y = 1 | votes)]`` of every row, shape (n, 2)."""
+        check_is_fitted(self, "vote_probs_")
+        L = _check_L("L", L, self.n_features_in_)
+        patterns, inverse, _ = _patterns(L)
+        joint = _log_joint(_one_hot(patterns), np.log(self.class_prior_), self.vote_probs_)
+        return np.exp(joint - np.logaddexp(joint[:, 0], joint[:, 1])[:, None])[inverse]
 
-            self.classes_ = np.array([0, 1])
-            self.class_prior_ = prior
-            self.vote_probs_ = theta
-            right = prior[0] * theta[:, 0, 1] + prior[1] * theta[:, 1, 2]
-            cast = prior[0] * (1 - theta[:, 0, 0]) + prior[1] * (1 - theta[:, 1, 0])
-            self.accuracies_ = np.divide(right, cast, out=np.full(m, np.nan), where=~silent)
-            self.n_iter_ = iteration
-            self.log_likelihood_ = log_likelihood
-            self.n_features_in_ = m
-            return self
-
-        def predict_proba(self, L: Any) -> np.ndarray:
-            """Posterior ``[P(y = 0 | votes), P(y = 1 | votes)]`` of every row, shape (n, 2)."""
-            from sklearn.utils.validation import check_is_fitted
-
-            check_is_fitted(self, "vote_probs_")
-            L = _check_L("L", L, self.n_features_in_)
-            patterns, inverse, _ = _patterns(L)
-            joint = _log_joint(_one_hot(patterns), np.log(self.class_prior_), self.vote_probs_)
-            return np.exp(joint - np.logaddexp(joint[:, 0], joint[:, 1])[:, None])[inverse]
-
-        def predict(self, L: Any) -> np.ndarray:
-            """The more probable label of every row (0 on an exact tie); rows with no vote get the prior's class."""
-            return (self.predict_proba(L)[:, 1] > 0.5).astype(np.int64)
-
-    LabelModel.__module__ = __name__
-    LabelModel.__qualname__ = "LabelModel"
-    return LabelModel
-
-
-def __getattr__(name: str) -> Any:
-    if name == "LabelModel":  # built on first use, so that importing this module does not import scikit-learn
-        cls = globals()["LabelModel"] = _label_model_class()
-        return cls
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | {"LabelModel"})
-
-
-
-
-# --- Semi-supervision ---------------------------------------------------------------------------------
-def _check_X(name: str, value: Any, min_len: int = 1) -> np.ndarray:
-    arr = np.asarray(value) if isinstance(value, pd.DataFrame) else value
-    return check_array(name, arr, ndim=2, min_len=min_len).astype(float)
-
-
-def self_training(
-    X_labeled: Any,
-    y_labeled: Any,
-    X_unlabeled: Any,
-    *,
-    estimator: Any = None,
-    threshold: float = 0.75,
-    max_iter: int = 10,
-) -> Any:
-    """Fit a classifier on a few labelled rows plus many unlabelled ones, by self-training.
-
-    A thin use of scikit-learn's ``SelfTrainingClassifier``: fit on the labelled rows, give the
-    unlabelled rows on which the model is at least ``threshold`` sure its predicted label, refit, and
-    repeat (at most ``max_iter`` times, or until no new row qualifies). The unlabelled rows are passed
-    to scikit-learn with the label -1.
-
-    Parameters
-    ----------
-    X_labeled : array-like of shape (n_labeled, d)
-        Features of the hand-labelled rows.
-    y_labeled : array-like of shape (n_labeled,)
-        Their labels (integers >= 0; at least two classes).
-    X_unlabeled : array-like of shape (n_unlabeled, d)
-        Features of the unlabelled rows (may have zero rows).
-    estimator : scikit-learn classifier with ``predict_proba``, optional
-        Default ``LogisticRegression(max_iter=1000)``.
-    threshold : float, default 0.75
-        Confidence needed to adopt a pseudo-label, in (0, 1).
-    max_iter : int, default 10
-        Maximum number of self-training rounds (>= 1).
-
-    Returns
-    -------
-    sklearn.semi_supervised.SelfTrainingClassifier
-        The fitted model; ``labeled_iter_`` says in which round each row got its label (0 for hand
-        labels, -1 for rows never labelled).
-
-    Book: Chapter 4, "Handling the Lack of Labels: Semi-supervision" (self-training).
-
-    Example
-    -------
-    >>> from sklearn.datasets import make_blobs
-    >>> from sklearn.linear_model import LogisticRegression
-    >>> X, y = make_blobs(200, centers=2, random_state=0)
-    >>> hand = np.r_[np.flatnonzero(y == 0)[:2], np.flatnonzero(y == 1)[:2]]  # 4 hand labels
-    >>> rest = np.setdiff1d(np.arange(200), hand)
-    >>> round(float(LogisticRegression().fit(X[hand], y[hand]).score(X, y)), 2)  # the 4 labels alone
-    0.95
-    >>> model = self_training(X[hand], y[hand], X[rest])
-    >>> round(float(model.score(X, y)), 2), int((model.labeled_iter_ > 0).sum())  # accuracy, pseudo-labels adopted
-    (0.96, 183)
-    """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.semi_supervised import SelfTrainingClassifier
-
-    Xl = _check_X("X_labeled", X_labeled)
-    yl = check_array("y_labeled", y_labeled)
-    check_same_length(X_labeled=Xl, y_labeled=yl)
-    if not np.issubdtype(yl.dtype, np.integer) or (yl < 0).any():
-        got = _show(np.unique(yl)[:5].tolist())
-        raise ValueError(f"y_labeled must hold integer class labels >= 0 (-1 marks unlabelled rows); got {got}")
-    if len(np.unique(yl)) < 2:
-        raise ValueError(f"y_labeled must hold at least two classes; got only {_show(np.unique(yl).tolist())}")
-    Xu = _check_X("X_unlabeled", X_unlabeled, min_len=0)
-    if Xu.shape[1] != Xl.shape[1]:
-        raise ValueError(f"X_unlabeled must have {Xl.shape[1]} columns like X_labeled; got {Xu.shape[1]}")
-    threshold = check_probability("threshold", threshold)
-    max_iter = check_int("max_iter", max_iter, minimum=1)
-    base = LogisticRegression(max_iter=1000) if estimator is None else estimator
-    model = SelfTrainingClassifier(base, threshold=threshold, max_iter=max_iter)
-    return model.fit(np.vstack([Xl, Xu]), np.concatenate([yl, np.full(len(Xu), -1, dtype=yl.dtype)]))
+    def predict(self, L: Any) -> np.ndarray:
+        """The more probable label of every row (0 on an exact tie); rows with no vote get the prior's class."""
+        return (self.predict_proba(L)[:, 1] > 0.5).astype(np.int64)
 
 
 # --- Active learning (Settles 2009) -------------------------------------------------------------------
@@ -970,10 +1009,20 @@ def _entropy(p: np.ndarray) -> np.ndarray:
 def _informativeness(model: Any, X: np.ndarray, strategy: str, committee: Sequence[Any]) -> np.ndarray:
     """How much labelling each row is expected to teach the model: higher = ask first."""
     if strategy == "committee":
-        votes = np.stack([np.asarray(member.predict(X)) for member in committee])  # (C, n)
+        votes = [np.asarray(member.predict(X)) for member in committee]
+        shapes = {v.shape for v in votes}
+        if shapes != {(len(X),)}:
+            raise ValueError(
+                f"committee members' predict must return one label per pool row, shape ({len(X)},); got {sorted(shapes)}"
+            )
+        votes = np.stack(votes)  # (C, n)
         shares = np.stack([(votes == label).mean(axis=0) for label in np.unique(votes)], axis=1)
         return _entropy(shares)  # vote entropy
     p = np.asarray(model.predict_proba(X), dtype=float)
+    if p.ndim != 2 or len(p) != len(X):
+        raise ValueError(f"model.predict_proba must return an array of shape (n_pool, n_classes); got shape {p.shape}")
+    if not np.isfinite(p).all():
+        raise ValueError(f"model.predict_proba must return finite probabilities; got {int((~np.isfinite(p)).sum())} NaN or inf")
     if strategy == "uncertainty":
         return 1.0 - p.max(axis=1)  # least confident
     if strategy == "margin":
@@ -1012,12 +1061,12 @@ def query(
         ``"committee"`` without ``committee``, its ``estimators_`` (a fitted ``BaggingClassifier`` or
         random forest) are the committee.
     X_pool : array-like of shape (n_pool, d)
-        The unlabelled rows.
+        The unlabelled rows (numeric, finite); a DataFrame is passed to the model as it is.
     n : int
         How many to pick, 1 <= n <= n_pool.
     strategy : {"uncertainty", "margin", "entropy", "committee", "random"}, default "uncertainty"
         How to rank the pool.
-    committee : sequence of fitted classifiers, optional
+    committee : list-like of fitted classifiers, optional
         The committee for ``"committee"`` (at least two members).
     random_state : int, numpy.random.Generator or None
         Seed for ties and for ``"random"``.
@@ -1040,7 +1089,7 @@ def query(
     [1, 3]
     """
     check_choice("strategy", strategy, STRATEGIES)
-    Xp = _check_X("X_pool", X_pool)
+    Xp = check_array("X_pool", X_pool, ndim=2).astype(float)
     n = check_int("n", n, minimum=1, maximum=len(Xp))
     rng = check_random_state("random_state", random_state)
     if strategy == "random":
@@ -1053,282 +1102,16 @@ def query(
                     "committee must be given for strategy='committee' (a list of fitted classifiers), or model must "
                     f"be an ensemble with estimators_; got committee=None and {type(model).__name__}"
                 )
-        if isinstance(committee, (str, bytes)) or not isinstance(committee, Sequence) or len(committee) < 2:
-            raise ValueError(f"committee must be a list of at least two fitted classifiers; got {_show(committee)}")
+        if not _is_sequence(committee) or len(list(committee)) < 2:
+            raise ValueError(f"committee must be a list of at least two fitted classifiers; got {show(committee)}")
+        committee = list(committee)
+        lacking = [j for j, member in enumerate(committee) if not callable(getattr(member, "predict", None))]
+        if lacking:
+            raise TypeError(f"committee must hold fitted classifiers with predict; got member(s) {lacking} without")
     elif not hasattr(model, "predict_proba"):
         raise TypeError(
             f"model must be a fitted classifier with predict_proba for strategy={strategy!r}; got {type(model).__name__}"
         )
-    score = _informativeness(model, Xp, strategy, committee)
+    score = _informativeness(model, X_pool if isinstance(X_pool, pd.DataFrame) else Xp, strategy, committee)
     shuffle = rng.permutation(len(Xp))  # random order among ties
     return shuffle[np.argsort(-score[shuffle], kind="stable")[:n]]
-
-
-def _fit_or_constant(estimator: Any, X: np.ndarray, y: np.ndarray, classes: np.ndarray) -> Any:
-    """Clone and fit ``estimator``; with a single class among the labels, a constant model.
-
-    The constant is ``DummyClassifier(strategy="prior")`` that still knows every class in
-    ``classes`` (the missing ones get probability 0, through rows of weight 0), so that a scorer
-    asking for the positive class's probability gets a column of zeros rather than an error.
-    """
-    from sklearn.base import clone
-    from sklearn.dummy import DummyClassifier
-
-    if len(np.unique(y)) > 1:
-        return clone(estimator).fit(X, y)
-    X_all = np.vstack([X, np.repeat(X[:1], len(classes), axis=0)])
-    y_all = np.concatenate([y, classes])
-    weight = np.concatenate([np.ones(len(y)), np.zeros(len(classes))])
-    return DummyClassifier(strategy="prior").fit(X_all, y_all, sample_weight=weight)
-
-
-def _default_estimator(estimator: Any) -> Any:
-    from sklearn.linear_model import LogisticRegression
-
-    if estimator is None:
-        return LogisticRegression(max_iter=1000)
-    if not (hasattr(estimator, "fit") and hasattr(estimator, "get_params")):
-        raise TypeError(f"estimator must be an unfitted scikit-learn classifier; got {_show(estimator)}")
-    return estimator
-
-
-def _check_data(X: Any, y: Any, X_test: Any, y_test: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    X, X_test = _check_X("X", X), _check_X("X_test", X_test)
-    y, y_test = check_array("y", y, numeric=False), check_array("y_test", y_test, numeric=False)
-    check_same_length(X=X, y=y)
-    check_same_length(X_test=X_test, y_test=y_test)
-    if X_test.shape[1] != X.shape[1]:
-        raise ValueError(f"X_test must have {X.shape[1]} columns like X; got {X_test.shape[1]}")
-    return X, y, X_test, y_test
-
-
-def _committee(estimator: Any, X: np.ndarray, y: np.ndarray, size: int, rng: np.random.Generator) -> list[Any]:
-    """A bagged committee: ``size`` copies of the estimator, each fitted on a bootstrap sample."""
-    from sklearn.ensemble import BaggingClassifier
-
-    if len(np.unique(y)) < 2:
-        return [_fit_or_constant(estimator, X, y, np.unique(y))] * size
-    bag = BaggingClassifier(estimator, n_estimators=size, random_state=int(rng.integers(2**31)))
-    return list(bag.fit(X, y).estimators_)
-
-
-def active_learning_curve(
-    X: Any,
-    y: Any,
-    X_test: Any,
-    y_test: Any,
-    *,
-    estimator: Any = None,
-    strategy: str = "uncertainty",
-    n_initial: int = 20,
-    batch_size: int = 10,
-    n_rounds: int = 20,
-    committee_size: int = 5,
-    scoring: str = "accuracy",
-    random_state: RandomState = 0,
-) -> pd.DataFrame:
-    """Play the active learning loop and score the model after every batch of labels.
-
-    Start from ``n_initial`` pool rows labelled at random; then, ``n_rounds`` times: fit a fresh
-    clone of ``estimator`` on the labelled rows, score it on the test set, :func:`query` ``batch_size``
-    more rows and reveal their labels from ``y`` (the oracle). With a single class among the labels
-    (rare positives), the model is a constant (scikit-learn's ``DummyClassifier(strategy="prior")``),
-    whose queries are ties broken at random. For ``"committee"``, each round also fits a bagged
-    committee of ``committee_size`` clones (scikit-learn's ``BaggingClassifier``).
-
-    Parameters
-    ----------
-    X, y : array-like
-        The pool, shape (n_pool, d), and its labels (revealed only when queried).
-    X_test, y_test : array-like
-        Held-out rows to score on.
-    estimator : unfitted scikit-learn classifier, optional
-        Default ``LogisticRegression(max_iter=1000)``; needs ``predict_proba``.
-    strategy : {"uncertainty", "margin", "entropy", "committee", "random"}, default "uncertainty"
-        See :func:`query`.
-    n_initial : int, default 20
-        Random labels to start from (>= 1).
-    batch_size : int, default 10
-        Labels bought per round (>= 1).
-    n_rounds : int, default 20
-        Number of query rounds (>= 0); the pool must hold ``n_initial + n_rounds * batch_size`` rows.
-    committee_size : int, default 5
-        Members of the committee (>= 2), for ``"committee"``.
-    scoring : str, default "accuracy"
-        A scikit-learn scorer name (``"accuracy"``, ``"average_precision"``, ``"f1"``, ...).
-    random_state : int, numpy.random.Generator or None, default 0
-        Seed of the initial sample, the committee and the tie-breaks.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``n_rounds + 1`` rows with columns ``strategy``, ``labels_used`` and ``score``.
-
-    Book: Chapter 4, "Handling the Lack of Labels: Active learning" (Settles 2009).
-
-    Example
-    -------
-    >>> from sklearn.datasets import make_classification
-    >>> X, y = make_classification(600, n_features=5, random_state=0)
-    >>> curve = active_learning_curve(X[:400], y[:400], X[400:], y[400:], n_initial=10, batch_size=10, n_rounds=2)
-    >>> curve.round(3)
-          strategy  labels_used  score
-    0  uncertainty           10   0.92
-    1  uncertainty           20   0.93
-    2  uncertainty           30   0.96
-    """
-    from sklearn.metrics import get_scorer
-
-    X, y, X_test, y_test = _check_data(X, y, X_test, y_test)
-    estimator = _default_estimator(estimator)
-    check_choice("strategy", strategy, STRATEGIES)
-    n_initial = check_int("n_initial", n_initial, minimum=1)
-    batch_size = check_int("batch_size", batch_size, minimum=1)
-    n_rounds = check_int("n_rounds", n_rounds, minimum=0)
-    committee_size = check_int("committee_size", committee_size, minimum=2)
-    if n_initial + n_rounds * batch_size > len(X):
-        raise ValueError(f"n_initial + n_rounds * batch_size must be at most the pool size {len(X)}; "
-                         f"got {n_initial} + {n_rounds} * {batch_size} = {n_initial + n_rounds * batch_size}")
-    scorer = get_scorer(scoring)
-    rng = check_random_state("random_state", random_state)
-    classes = np.unique(y)
-
-    labelled = rng.choice(len(X), n_initial, replace=False)
-    rows = []
-    for round_ in range(n_rounds + 1):
-        model = _fit_or_constant(estimator, X[labelled], y[labelled], classes)
-        rows.append({"strategy": strategy, "labels_used": len(labelled), "score": float(scorer(model, X_test, y_test))})
-        if round_ == n_rounds:
-            break
-        pool = np.setdiff1d(np.arange(len(X)), labelled)
-        committee = _committee(estimator, X[labelled], y[labelled], committee_size, rng) if strategy == "committee" else None
-        picks = query(model, X[pool], batch_size, strategy=strategy, committee=committee, random_state=rng)
-        labelled = np.concatenate([labelled, pool[picks]])
-    return pd.DataFrame(rows)
-
-
-# --- Spending a label budget -------------------------------------------------------------------------
-def label_budget_curves(
-    X: Any,
-    y: Any,
-    X_test: Any,
-    y_test: Any,
-    *,
-    budgets: Sequence[int],
-    weak_labels: Any = None,
-    estimator: Any = None,
-    scoring: str = "accuracy",
-    strategy: str = "uncertainty",
-    random_state: RandomState = 0,
-) -> pd.DataFrame:
-    """Score four ways of spending a hand-labelling budget, against the number of hand labels used.
-
-    For each budget ``b`` (hand labels bought from the oracle ``y``):
-
-    - ``"random"``: label ``b`` pool rows drawn at random and fit on them;
-    - ``"active learning"``: start from the first budget's random rows, then :func:`query` (with
-      ``strategy``; a bagged committee of 5 for ``"committee"``) the rows that bring the labelled
-      set to each next budget;
-    - ``"self-training"``: the same ``b`` random rows plus every other pool row unlabelled,
-      :func:`self_training`;
-    - ``"weak supervision"`` (when ``weak_labels`` is given): fit on the weak labels of every pool
-      row (rows whose weak label is -1, abstain, are left out), with the ``b`` random rows' weak
-      labels replaced by their hand labels; its curve starts at 0 hand labels.
-
-    The random rows are the first ``b`` of one seeded permutation, so each method sees nested sets as
-    the budget grows, and the methods share them. A model whose labels hold a single class is a
-    constant (``DummyClassifier(strategy="prior")``); self-training then falls back to it too.
-
-    Parameters
-    ----------
-    X, y : array-like
-        The pool, shape (n_pool, d), and its true labels (revealed only when bought).
-    X_test, y_test : array-like
-        Held-out rows to score on.
-    budgets : sequence of int
-        Increasing numbers of hand labels, each in [1, n_pool].
-    weak_labels : array-like of shape (n_pool,), optional
-        Labels from weak supervision, e.g. ``LabelModel().fit(L).predict(L)``; -1 = abstain.
-    estimator : unfitted scikit-learn classifier, optional
-        Default ``LogisticRegression(max_iter=1000)``.
-    scoring : str, default "accuracy"
-        A scikit-learn scorer name; ``"average_precision"`` for rare positives.
-    strategy : str, default "uncertainty"
-        The active learning strategy (see :func:`query`).
-    random_state : int, numpy.random.Generator or None, default 0
-        Seed.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``method``, ``labels_used``, ``score``: one row per method and budget (plus the
-        0-label point of weak supervision).
-
-    Book: Chapter 4, "Handling the Lack of Labels" (weak supervision, semi-supervision, active learning).
-
-    Example
-    -------
-    >>> from sklearn.datasets import make_classification
-    >>> X, y = make_classification(700, n_features=5, random_state=1)
-    >>> noisy = np.random.default_rng(0).random(500) < 0.2
-    >>> weak = np.where(noisy, 1 - y[:500], y[:500])  # weak labels, 20% wrong
-    >>> curves = label_budget_curves(X[:500], y[:500], X[500:], y[500:], budgets=[10, 40], weak_labels=weak)
-    >>> curves.pivot(index="labels_used", columns="method", values="score").round(2)
-    method       active learning  random  self-training  weak supervision
-    labels_used
-    0                        NaN     NaN            NaN              0.88
-    10                      0.76    0.76           0.74              0.88
-    40                      0.88    0.88           0.88              0.88
-    """
-    from sklearn.metrics import get_scorer
-
-    X, y, X_test, y_test = _check_data(X, y, X_test, y_test)
-    estimator = _default_estimator(estimator)
-    check_choice("strategy", strategy, STRATEGIES)
-    if isinstance(budgets, (str, bytes)) or not isinstance(budgets, Sequence) or len(budgets) == 0:
-        raise TypeError(f"budgets must be a non-empty list of label counts; got {_show(budgets)}")
-    budgets = [check_int(f"budgets[{i}]", b, minimum=1, maximum=len(X)) for i, b in enumerate(budgets)]
-    if any(b2 <= b1 for b1, b2 in zip(budgets, budgets[1:])):
-        raise ValueError(f"budgets must be strictly increasing; got {budgets}")
-    weak = None
-    if weak_labels is not None:
-        weak = check_array("weak_labels", weak_labels)
-        check_same_length(X=X, weak_labels=weak)
-        if not np.issubdtype(weak.dtype, np.integer) or (weak < -1).any():
-            got = _show(np.unique(weak)[:5].tolist())
-            raise ValueError(f"weak_labels must hold integer class labels, -1 for abstain; got {got}")
-    scorer = get_scorer(scoring)
-    rng = check_random_state("random_state", random_state)
-    classes = np.unique(y)
-    order = rng.permutation(len(X))
-
-    def score(model: Any) -> float:
-        return float(scorer(model, X_test, y_test))
-
-    rows = []
-    labelled = order[: budgets[0]]
-    if weak is not None:
-        keep = weak != ABSTAIN
-        rows.append(("weak supervision", 0, score(_fit_or_constant(estimator, X[keep], weak[keep], classes))))
-    for b in budgets:
-        bought = order[:b]
-        rows.append(("random", b, score(_fit_or_constant(estimator, X[bought], y[bought], classes))))
-        if len(labelled) < b:  # active learning: query up to this budget from the current model
-            model = _fit_or_constant(estimator, X[labelled], y[labelled], classes)
-            pool = np.setdiff1d(np.arange(len(X)), labelled)
-            committee = _committee(estimator, X[labelled], y[labelled], 5, rng) if strategy == "committee" else None
-            picks = query(model, X[pool], b - len(labelled), strategy=strategy, committee=committee, random_state=rng)
-            labelled = np.concatenate([labelled, pool[picks]])
-        rows.append(("active learning", b, score(_fit_or_constant(estimator, X[labelled], y[labelled], classes))))
-        if len(np.unique(y[bought])) > 1:
-            unlabeled = np.setdiff1d(np.arange(len(X)), bought)
-            st = self_training(X[bought], y[bought], X[unlabeled], estimator=estimator)
-        else:
-            st = _fit_or_constant(estimator, X[bought], y[bought], classes)
-        rows.append(("self-training", b, score(st)))
-        if weak is not None:
-            mixed = weak.copy()
-            mixed[bought] = y[bought]
-            keep = mixed != ABSTAIN
-            rows.append(("weak supervision", b, score(_fit_or_constant(estimator, X[keep], mixed[keep], classes))))
-    return pd.DataFrame(rows, columns=["method", "labels_used", "score"])

@@ -6,9 +6,14 @@ each group's share; a weighted sample encodes what you know about the population
 sampling keeps a uniform sample of a stream whose length you never learn; importance sampling
 estimates an expectation under P from samples of Q, at a cost measured by the effective sample size.
 
+The chapter's experiments (simulated samples that miss a rare group, inclusion frequencies of stream
+samplers and their chi-square test, a naive stream sampler as the straw man) are in
+:mod:`mlsys_course.lab.ch04a`.
+
 Conventions: a *population* is an int ``n`` (the positions ``0 .. n-1``), an array-like (its rows
 along the first axis) or a pandas Series/DataFrame (its rows, original index kept). Every function
-that draws randomness takes ``random_state`` (an int seed, a ``numpy.random.Generator`` or None).
+that draws randomness takes ``random_state`` with scikit-learn's meaning: None (the default) for fresh
+randomness, an int for the same result every time, or a ``numpy.random.Generator``.
 
 Book: Chapter 4, "Sampling" (nonprobability sampling, simple random sampling, stratified sampling,
 weighted sampling, reservoir sampling, importance sampling).
@@ -19,36 +24,34 @@ from __future__ import annotations
 import math
 import random
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from itertools import islice
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ._validation import (
     RandomState,
-    _show,
     check_array,
+    check_bool,
+    check_column,
     check_int,
     check_random_state,
     check_real,
     check_same_length,
+    show,
 )
 
 __all__ = [
-    "ChiSquareResult",
     "effective_sample_size",
     "importance_estimate",
     "importance_weights",
-    "inclusion_chisquare",
-    "inclusion_frequencies",
     "miss_probability",
-    "naive_stream_sample",
     "reservoir_sample_chunks",
     "reservoir_sample_l",
     "reservoir_sample_r",
     "simple_random_sample",
-    "simulate_rare_counts",
     "stratified_allocation",
     "stratified_sample",
     "weighted_sample",
@@ -69,7 +72,16 @@ def _population(population: Any) -> tuple[int, Callable[[np.ndarray], Any]]:
         if len(population) == 0:
             raise ValueError("population must have at least 1 row; got an empty pandas object")
         return len(population), lambda idx: population.iloc[idx]
-    arr = check_array("population", population, ndim=np.ndim(population) or 1, numeric=False)
+    if population is None or isinstance(population, (str, bytes, set, frozenset, Mapping, Iterator)):
+        raise TypeError(
+            "population must be an int, an array-like (list, tuple, range, numpy array) or a pandas object; "
+            f"got {show(population)} of type {type(population).__name__}"
+        )
+    try:
+        ndim = np.ndim(population)
+    except ValueError:  # a ragged list
+        raise ValueError(f"population must be rectangular (every row of the same length); got {show(population)}") from None
+    arr = check_array("population", population, ndim=ndim or 1, numeric=False)
     return len(arr), lambda idx: arr[idx]
 
 
@@ -124,7 +136,9 @@ def miss_probability(n_population: int, n_rare: int, k: int) -> float:
     Returns
     -------
     float
-        Probability of missing every rare row (1.0 when there is none; 0.0 when ``k > N - r``).
+        Probability of missing every rare row (1.0 when there is none; 0.0 when ``k > N - r``, or when
+        it is below the smallest double, about 1e-324). Fast for any sizes: beyond 10,000 factors the
+        logs are added in numpy blocks.
 
     Book: Chapter 4, "Sampling: Simple random sampling" (rare classes can be left out entirely).
 
@@ -142,46 +156,16 @@ def miss_probability(n_population: int, n_rare: int, k: int) -> float:
         return 0.0
     # C(N-r, k) / C(N, k) = prod_{i<k} (N-r-i)/(N-i) = prod_{i<r} (N-k-i)/(N-i): take the shorter.
     small, large = sorted((r, k))
-    return math.prod((n - large - i) / (n - i) for i in range(small))
-
-
-def simulate_rare_counts(
-    n_population: int, n_rare: int, k: int, n_runs: int = 10_000, *, random_state: RandomState = None
-) -> np.ndarray:
-    """How many rare rows each of n_runs simple random samples contains (by drawing the samples).
-
-    The rare rows are the positions ``0 .. n_rare-1``; each run draws a :func:`simple_random_sample`
-    of k positions and counts those below ``n_rare``. ``(counts == 0).mean()`` estimates
-    :func:`miss_probability`; the counts follow the hypergeometric distribution.
-
-    Parameters
-    ----------
-    n_population, n_rare, k : int
-        As in :func:`miss_probability`.
-    n_runs : int, default 10_000
-        Number of samples drawn, >= 1 (about 30 microseconds each for N = 100,000, k = 1,000).
-    random_state : int, numpy.random.Generator or None
-        Seed or generator.
-
-    Returns
-    -------
-    numpy.ndarray of shape (n_runs,)
-        Rare rows in each sample.
-
-    Book: Chapter 4, "Sampling: Simple random sampling".
-
-    Example
-    -------
-    >>> counts = simulate_rare_counts(100_000, 10, 1_000, 2_000, random_state=0)
-    >>> bool(abs((counts == 0).mean() - miss_probability(100_000, 10, 1_000)) < 0.03)
-    True
-    """
-    n = check_int("n_population", n_population, minimum=1)
-    r = check_int("n_rare", n_rare, minimum=0, maximum=n)
-    k = check_int("k", k, minimum=1, maximum=n)
-    n_runs = check_int("n_runs", n_runs, minimum=1)
-    rng = check_random_state("random_state", random_state)
-    return np.array([np.count_nonzero(simple_random_sample(n, k, random_state=rng) < r) for _ in range(n_runs)])
+    if small <= 10_000:
+        return math.prod((n - large - i) / (n - i) for i in range(small))
+    # Many factors: add their logs in numpy blocks, and stop once the product is below the smallest float.
+    log_p = 0.0
+    for start in range(0, small, 1_000_000):
+        i = np.arange(start, min(start + 1_000_000, small), dtype=np.float64)
+        log_p += float(np.sum(np.log1p(-large / (n - i))))
+        if log_p < -746.0:  # exp(-746) rounds to 0.0
+            return 0.0
+    return math.exp(log_p)
 
 
 # --- stratified sampling -------------------------------------------------------------------------
@@ -230,9 +214,9 @@ def stratified_allocation(counts: Any, k: int, *, min_per_stratum: int = 0) -> n
     """
     arr = check_array("counts", counts)
     if not np.issubdtype(arr.dtype, np.integer) and not np.all(arr == np.round(arr)):
-        raise TypeError(f"counts must hold integers; got {_show(arr.tolist())}")
+        raise TypeError(f"counts must hold integers; got {show(arr.tolist())}")
     if np.any(arr < 1):
-        raise ValueError(f"counts must all be >= 1; got {_show(arr.tolist())}")
+        raise ValueError(f"counts must all be >= 1; got {show(arr.tolist())}")
     sizes = [int(c) for c in arr]
     total = sum(sizes)
     k = check_int("k", k, minimum=1, maximum=total)
@@ -344,14 +328,35 @@ def _strata_labels(population: Any, strata: Any, n: int) -> np.ndarray:
         labels = np.asarray(population)
         if labels.ndim != 1:
             raise ValueError(f"strata must be given when population is not 1-d; got population of shape {labels.shape}")
-        return labels
+        return _check_strata(labels)
     if hasattr(population, "columns") and isinstance(strata, str):
         if strata not in population.columns:
             raise ValueError(f"strata must be a column of population; got {strata!r}, columns are {list(population.columns)}")
-        return population[strata].to_numpy()
+        return _check_strata(population[strata].to_numpy())
+    if hasattr(population, "columns") and np.ndim(strata) == 0:  # a column name that is not a string (e.g. 0)
+        return _check_strata(population[check_column("strata", population, strata, frame="population")].to_numpy())
+    if isinstance(strata, pd.Series) and hasattr(population, "index") and not strata.index.equals(population.index):
+        raise ValueError(
+            "strata must have the same index as population when both are pandas objects (rows are matched by "
+            "position, so a different index would pair rows with the wrong labels); got different indexes "
+            "(use strata.to_numpy() to pair them by position)"
+        )
     labels = check_array("strata", strata, min_len=0, numeric=False)
     if len(labels) != n:
         raise ValueError(f"strata must have one label per row of population ({n}); got length {len(labels)}")
+    return _check_strata(labels)
+
+
+def _check_strata(labels: np.ndarray) -> np.ndarray:
+    """Stratum labels: no missing label (it would silently form a stratum of its own), one sortable type."""
+    missing = pd.isna(labels)
+    if missing.any():
+        raise ValueError(f"strata must have no missing labels; got {int(missing.sum())} missing (NaN or None)")
+    try:
+        np.unique(labels)
+    except TypeError:
+        kinds = sorted({type(v).__name__ for v in labels.tolist()})
+        raise TypeError(f"strata must hold labels of one kind (all strings or all numbers); got a mix of {kinds}") from None
     return labels
 
 
@@ -407,16 +412,20 @@ def weighted_sample(
     array([0.1033, 0.1975, 0.6992])
     """
     n, take = _population(population)
+    if isinstance(weights, pd.Series) and hasattr(population, "index") and not weights.index.equals(population.index):
+        raise ValueError(
+            "weights must have the same index as population when both are pandas objects (rows are matched by "
+            "position); got different indexes (use weights.to_numpy() to pair them by position)"
+        )
     w = _check_weights("weights", weights, n)
-    if not isinstance(replace, (bool, np.bool_)):
-        raise TypeError(f"replace must be a bool; got {_show(replace)}")
+    replace = check_bool("replace", replace)
     k = check_int("k", k, minimum=1)
     positive = int(np.count_nonzero(w))
     if not replace and k > positive:
         raise ValueError(f"k must be <= the number of rows with positive weight ({positive}) when replace=False; got {k}")
     rng = check_random_state("random_state", random_state)
     w = w / w.max()  # no overflow in the sum
-    return take(rng.choice(n, size=k, replace=bool(replace), p=w / w.sum()))
+    return take(rng.choice(n, size=k, replace=replace, p=w / w.sum()))
 
 
 # --- reservoir sampling --------------------------------------------------------------------------
@@ -426,7 +435,7 @@ def _iterate(name: str, stream: Any) -> Any:
     try:
         return iter(stream)
     except TypeError:
-        raise TypeError(f"{name} must be an iterable (a list, a range, a generator, ...); got {_show(stream)}") from None
+        raise TypeError(f"{name} must be an iterable (a list, a range, a generator, ...); got {show(stream)}") from None
 
 
 def _python_rng(rng: np.random.Generator) -> random.Random:
@@ -605,12 +614,22 @@ def reservoir_sample_chunks(chunks: Iterable, k: int, *, random_state: RandomSta
     first: list[np.ndarray] = []  # pieces of the first k rows
     n_first = 0
     reservoir = None
+    row_shape = None
     start = 0  # stream position of the current chunk's first row
     for number, chunk in enumerate(_iterate("chunks", chunks)):
         chunk = np.asarray(chunk)
         if chunk.ndim == 0:
-            raise TypeError(f"chunks must yield array-likes of rows; got chunk {number} = {_show(chunk.item())}")
+            raise TypeError(f"chunks must yield array-likes of rows; got chunk {number} = {show(chunk.item())}")
         m = len(chunk)
+        if m == 0:
+            continue
+        if row_shape is None:
+            row_shape = chunk.shape[1:]
+        elif chunk.shape[1:] != row_shape:
+            raise ValueError(
+                f"chunks must all hold rows of the same shape {row_shape}; "
+                f"got chunk {number} with rows of shape {chunk.shape[1:]}"
+            )
         if reservoir is None:
             take = min(k - n_first, m)
             first.append(chunk[:take])
@@ -636,159 +655,6 @@ def reservoir_sample_chunks(chunks: Iterable, k: int, *, random_state: RandomSta
     if n_first == 0:
         raise ValueError("chunks must hold at least one row; got an empty stream")
     return np.concatenate(first)
-
-
-def naive_stream_sample(
-    stream: Iterable, k: int, *, p_replace: float = 0.5, random_state: RandomState = None
-) -> list:
-    """A plausible but biased stream sampler: every new item replaces a random slot with a fixed probability.
-
-    Keep the first k items; then each new item replaces a uniformly chosen slot with probability
-    ``p_replace``, whatever the number of items seen so far. Unlike Algorithm R, the probability
-    does not shrink as the stream grows, so old items are pushed out and recent ones favoured.
-    For a stream of n items, item i (0-based) ends up in the sample with probability
-    ``p * (1 - p/k) ** (n - 1 - i)`` for ``i >= k``, and ``(1 - p/k) ** (n - k)`` for ``i < k``
-    (p = ``p_replace``), instead of ``k / n``. For teaching only.
-
-    Parameters
-    ----------
-    stream : iterable
-        Any iterable, read once.
-    k : int
-        Reservoir size, >= 1.
-    p_replace : float, default 0.5
-        Probability that a new item enters the sample, in (0, 1].
-    random_state : int, numpy.random.Generator or None
-        Seed or generator.
-
-    Returns
-    -------
-    list
-        ``min(k, n)`` items, in slot order.
-
-    Book: Chapter 4, "Sampling: Reservoir sampling" (the bias it avoids: recent items over-represented).
-
-    Example
-    -------
-    >>> sorted(naive_stream_sample(range(1_000), 5, random_state=0))
-    [981, 988, 992, 994, 999]
-    """
-    p = check_real("p_replace", p_replace, low=0.0, high=1.0, low_open=True)
-    it, reservoir, k, rand = _first(stream, k, random_state)
-    for item in it:
-        if rand.random() < p:
-            reservoir[rand.randrange(k)] = item
-    return reservoir
-
-
-def inclusion_frequencies(
-    sampler: Callable[..., Any], n: int, k: int, n_runs: int = 10_000, *, random_state: RandomState = None
-) -> np.ndarray:
-    """How often each position of an n-item stream ends up in a sampler's output, over n_runs runs.
-
-    Each run calls ``sampler(iter(range(n)), k, random_state=rng)`` (a one-shot iterator; one
-    Generator ``rng`` shared by all runs) and counts the positions it returns. A uniform sampler
-    includes every position with frequency close to ``k / n``; test it with :func:`inclusion_chisquare`.
-
-    Parameters
-    ----------
-    sampler : callable
-        ``sampler(stream, k, random_state=...)`` returning distinct items of the stream, e.g.
-        :func:`reservoir_sample_r`, :func:`reservoir_sample_l`, :func:`naive_stream_sample`.
-    n : int
-        Stream length, >= 1.
-    k : int
-        Sample size, >= 1.
-    n_runs : int, default 10_000
-        Number of runs, >= 1.
-    random_state : int, numpy.random.Generator or None
-        Seed or generator.
-
-    Returns
-    -------
-    numpy.ndarray of float, shape (n,)
-        Fraction of runs that included each position.
-
-    Book: Chapter 4, "Sampling: Reservoir sampling" (each item has probability k/n of being selected).
-
-    Example
-    -------
-    >>> inclusion_frequencies(reservoir_sample_r, 4, 2, 1_000, random_state=0)
-    array([0.501, 0.503, 0.481, 0.515])
-    """
-    if not callable(sampler):
-        raise TypeError(f"sampler must be callable as sampler(stream, k, random_state=...); got {_show(sampler)}")
-    n = check_int("n", n, minimum=1)
-    k = check_int("k", k, minimum=1)
-    n_runs = check_int("n_runs", n_runs, minimum=1)
-    rng = check_random_state("random_state", random_state)
-    counts = np.zeros(n, dtype=np.int64)
-    for _ in range(n_runs):
-        sample = np.asarray(sampler(iter(range(n)), k, random_state=rng))
-        if sample.ndim != 1 or not np.issubdtype(sample.dtype, np.integer) or np.any((sample < 0) | (sample >= n)):
-            raise ValueError(f"sampler must return positions of range({n}); got {_show(sample.tolist())}")
-        if len(np.unique(sample)) != len(sample):
-            raise ValueError(f"sampler must return distinct positions (no replacement); got {_show(sample.tolist())}")
-        counts[sample] += 1
-    return counts / n_runs
-
-
-class ChiSquareResult(NamedTuple):
-    """Statistic, p-value and degrees of freedom of :func:`inclusion_chisquare`."""
-
-    statistic: float
-    pvalue: float
-    dof: int
-
-
-def inclusion_chisquare(frequencies: Any, n_runs: int) -> ChiSquareResult:
-    """Chi-square test that every position was included with the same probability k/n.
-
-    ``frequencies`` are the output of :func:`inclusion_frequencies`: counts ``c_i = f_i * n_runs``,
-    k is ``sum(f)``. Under uniform sampling of k distinct positions per run, the counts have mean
-    ``R p`` (R runs, p = k/n) and, since a run's k positions are distinct, covariance
-    ``R p (1 - p) n/(n-1) (I - J/n)``, so
-
-        X = (n - 1) / (n R p (1 - p)) * sum_i (c_i - R p) ** 2
-
-    is approximately chi-square with n - 1 degrees of freedom. This is
-    ``scipy.stats.chisquare(counts).statistic * (n - 1) / (n (1 - p))``: the plain Pearson test
-    assumes multinomial counts, overstates their variance, and returns p-values that are too large.
-
-    Parameters
-    ----------
-    frequencies : array-like of shape (n,)
-        Inclusion frequency per position, each ``count / n_runs`` for a whole count.
-    n_runs : int
-        Number of runs behind the frequencies.
-
-    Returns
-    -------
-    ChiSquareResult
-        ``statistic``, ``pvalue`` (``scipy.stats.chi2.sf``) and ``dof`` (n - 1).
-
-    Book: Chapter 4, "Sampling: Reservoir sampling".
-
-    Example
-    -------
-    >>> result = inclusion_chisquare([0.25, 0.25, 0.75, 0.75], n_runs=4)
-    >>> result.statistic, round(result.pvalue, 3), result.dof
-    (3.0, 0.392, 3)
-    """
-    from scipy import stats
-
-    n_runs = check_int("n_runs", n_runs, minimum=1)
-    f = check_array("frequencies", frequencies, min_len=2).astype(float)
-    counts = f * n_runs
-    if np.any(np.abs(counts - np.round(counts)) > 1e-6 * n_runs) or np.any(f < 0) or np.any(f > 1):
-        raise ValueError(f"frequencies must be counts / n_runs in [0, 1] with n_runs={n_runs}; got {_show(f.tolist())}")
-    counts = np.round(counts)
-    n, k = len(f), f.sum()
-    if abs(k - round(k)) > 1e-6 or not 0 < round(k) < n:
-        raise ValueError(f"frequencies must sum to a whole sample size k with 0 < k < n={n}; got sum {k:.6g}")
-    p = round(k) / n
-    statistic = float((n - 1) / (n * n_runs * p * (1 - p)) * np.sum((counts - n_runs * p) ** 2))
-    return ChiSquareResult(statistic, float(stats.chi2.sf(statistic, n - 1)), n - 1)
 
 
 # --- importance sampling -------------------------------------------------------------------------
@@ -827,7 +693,14 @@ def importance_weights(p_density: Any, q_density: Any) -> np.ndarray:
         raise ValueError(
             f"q_density must be > 0 at every sample drawn from Q; got {int(np.sum(q <= 0))} value(s) <= 0"
         )
-    return p / q
+    with np.errstate(over="ignore"):
+        w = p / q
+    if not np.isfinite(w).all():
+        raise ValueError(
+            f"p_density / q_density must be finite; got {int((~np.isfinite(w)).sum())} ratio(s) beyond the float range "
+            "(Q is far too small where P is not: the weights cannot be trusted)"
+        )
+    return w
 
 
 def importance_estimate(values: Any, weights: Any, *, self_normalized: bool = False) -> float:
@@ -864,8 +737,7 @@ def importance_estimate(values: Any, weights: Any, *, self_normalized: bool = Fa
     f = check_array("values", values).astype(float)
     w = _check_weights("weights", weights)
     check_same_length(values=f, weights=w)
-    if not isinstance(self_normalized, (bool, np.bool_)):
-        raise TypeError(f"self_normalized must be a bool; got {_show(self_normalized)}")
+    self_normalized = check_bool("self_normalized", self_normalized)
     total = float(np.sum(w * f))
     return total / float(w.sum()) if self_normalized else total / len(f)
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-import time
 from collections import deque
 from pathlib import Path
 
@@ -25,16 +24,14 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
+from mlsys_course.lab.timing import best_time  # noqa: E402
 from mlsys_course.sampling import reservoir_sample_chunks, reservoir_sample_l, reservoir_sample_r  # noqa: E402
 
 
 def best_of(repeat: int, run) -> float:
-    best = float("inf")
-    for seed in range(repeat):
-        start = time.perf_counter()
-        run(seed)
-        best = min(best, time.perf_counter() - start)
-    return best
+    """The fastest of ``repeat`` runs, each with its own seed."""
+    seeds = iter(range(repeat))
+    return best_time(lambda: run(next(seeds)), repeat=repeat)[0]
 
 
 def generator(n: int):
