@@ -1,174 +1,188 @@
 """Baselines: the scores any model must beat before it earns its complexity.
 
 A model's score means little on its own: 99% accuracy on 1% fraud is what "always legitimate" gets.
-This module scores the book's baselines side by side on the same test set: uniform random, random
-by the label distribution, the zero rule (always the most frequent class), a simple heuristic, and
-optionally the model under study.
+The book's baselines are scikit-learn's ``DummyClassifier`` strategies, plus a simple heuristic:
 
-Book: Chapter 6, "Model Development and Training: Evaluating ML models: Baselines".
+============================  =================================================
+book                          scikit-learn
+============================  =================================================
+uniform random                ``DummyClassifier(strategy="uniform")``
+random by label distribution  ``DummyClassifier(strategy="stratified")``
+zero rule (most frequent)     ``DummyClassifier(strategy="most_frequent")``
+simple heuristic              :class:`HeuristicClassifier` (this module)
+============================  =================================================
+
+:class:`HeuristicClassifier` turns a hand-written rule into a scikit-learn classifier, so the heuristic
+is fitted, scored and cross-validated exactly like the model it is compared with.
+
+Book: Chapter 6, "Model Offline Evaluation: Baselines" (random, zero rule, simple heuristic).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import numbers
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils import assert_all_finite, column_or_1d
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
 
-from ._validation import RandomState, _show, check_array, check_binary_labels, check_random_state, check_real, check_same_length
+from ._validation import check_real, show
 
-#: Metrics computed from hard 0/1 decisions.
-LABEL_METRICS = ("accuracy", "balanced_accuracy", "precision", "recall", "f1")
-#: Metrics computed from scores (ranking quality).
-SCORE_METRICS = ("average_precision", "roc_auc")
-
-#: The scikit-learn ``DummyClassifier`` strategies scored, with the book's names.
-DUMMIES = (
-    ("uniform random", "uniform", "predict each class with equal probability"),
-    ("label-distribution random", "stratified", "predict classes at their training frequency"),
-    ("zero rule", "most_frequent", "always predict the most frequent training class"),
-)
+__all__ = ["HeuristicClassifier"]
 
 
-def _check_scoring(scoring: Any) -> tuple[str, ...]:
-    if isinstance(scoring, str):
-        scoring = (scoring,)
-    if not isinstance(scoring, Sequence) or len(scoring) == 0:
-        raise TypeError(f"scoring must be a metric name or a non-empty sequence of names; got {_show(scoring)}")
-    allowed = LABEL_METRICS + SCORE_METRICS
-    for name in scoring:
-        if name not in allowed:
-            raise ValueError(f"scoring must name metrics among {', '.join(map(repr, allowed))}; got {_show(name)}")
-    return tuple(scoring)
+class HeuristicClassifier(ClassifierMixin, BaseEstimator):
+    """A hand-written rule as a binary scikit-learn classifier: the book's "simple heuristic" baseline.
 
+    ``rule(X)`` returns one number per row: 0/1 flags, or a score where higher means "more likely the
+    positive class". The classifier's ``decision_function`` is ``rule(X) - threshold`` and ``predict``
+    gives the positive class (``classes_[1]``, the larger label) where it is positive. ``fit`` learns
+    nothing but the two class labels; it runs the rule on the training rows so that a broken rule fails
+    at ``fit`` rather than at scoring time. Ranking metrics (``"average_precision"``, ``"roc_auc"``) use
+    the scores, label metrics the thresholded flags.
 
-def _metric(name: str, y: np.ndarray, labels: np.ndarray, scores: np.ndarray) -> float:
-    from sklearn import metrics
-
-    if name in SCORE_METRICS:
-        if len(np.unique(y)) < 2:
-            return float("nan")
-        return float(getattr(metrics, f"{name}_score")(y, scores))
-    fn = getattr(metrics, f"{name}_score")
-    if name in ("precision", "recall", "f1"):
-        return float(fn(y, labels, zero_division=0.0))
-    return float(fn(y, labels))
-
-
-def _check_X(name: str, X: Any) -> Any:
-    if isinstance(X, pd.DataFrame):
-        if len(X) == 0:
-            raise ValueError(f"{name} must have at least one row; got 0")
-        return X
-    return check_array(name, X, ndim=2)
-
-
-def baseline_table(
-    X_train: Any,
-    y_train: Any,
-    X_test: Any,
-    y_test: Any,
-    *,
-    heuristic: Callable[[Any], Any] | None = None,
-    heuristic_threshold: float = 0.5,
-    model: Any = None,
-    scoring: str | Sequence[str] = ("accuracy", "f1", "average_precision"),
-    random_state: RandomState = 0,
-) -> pd.DataFrame:
-    """Score the book's baselines (and optionally a heuristic and a model) on one test set.
-
-    The three random/zero-rule baselines are ``sklearn.dummy.DummyClassifier`` with strategies
-    ``"uniform"``, ``"stratified"`` and ``"most_frequent"``; their scores for the score metrics are
-    ``predict_proba[:, 1]`` (a constant for uniform and zero rule, so their PR-AUC is the test
-    prevalence and their ROC-AUC 0.5).
+    A DataFrame ``X`` is handed to the rule as it is, so the rule can use column names
+    (``lambda X: X["is_foreign"]``); other inputs are validated as by any scikit-learn estimator and
+    handed over as a numpy array.
 
     Parameters
     ----------
-    X_train, X_test : array-like or DataFrame of shape (n, d)
-        Features.
-    y_train, y_test : array-like of shape (n,)
-        0/1 labels.
-    heuristic : callable, optional
-        ``heuristic(X_test)`` returns one number per test row: 0/1 labels, or scores where a higher
-        score means "more likely positive" (labels are then ``score >= heuristic_threshold``).
-    heuristic_threshold : float, default 0.5
-        Threshold turning heuristic scores into labels (unused when the heuristic returns 0/1).
-    model : scikit-learn classifier with ``predict_proba``, optional
-        Fitted on the training set (a clone is fitted; the argument is untouched) and scored too.
-    scoring : str or sequence of str
-        Among ``accuracy, balanced_accuracy, precision, recall, f1`` (from labels) and
-        ``average_precision, roc_auc`` (from scores).
-    random_state : int, Generator or None, default 0
-        Seeds the random baselines.
+    rule : callable, default None
+        ``rule(X) -> array-like of shape (n_rows,)`` of finite numbers (booleans count as 0/1). It must
+        score each row on its own (no statistics over the rows it is given). Required: ``None`` fails
+        at ``fit``. Use a named function rather than a lambda if the fitted model must be pickled.
+    threshold : float, default 0.5
+        Scores above it are predicted positive (0.5 suits 0/1 flags).
 
-    Returns
-    -------
-    DataFrame
-        One row per baseline: ``baseline``, ``description``, ``positive_rate`` (share of test rows
-        predicted positive) and one column per metric.
+    Attributes
+    ----------
+    classes_ : ndarray of shape (2,)
+        The two class labels seen in ``fit``; ``classes_[1]`` is the positive class.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when ``X`` in ``fit`` is a DataFrame with string column names.
 
-    Book: Chapter 6, "Evaluating ML models: Baselines" (random, zero rule, simple heuristic).
+    Book: Chapter 6, "Model Offline Evaluation: Baselines" (a simple heuristic as a baseline).
 
     Example
     -------
+    >>> from sklearn.dummy import DummyClassifier
+    >>> from sklearn.model_selection import cross_val_score
     >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(2000, 2)); y = (X[:, 0] + rng.normal(size=2000) > 2).astype(int)
-    >>> t = baseline_table(X[:1000], y[:1000], X[1000:], y[1000:], heuristic=lambda X: X[:, 0] > 1.5)
-    >>> print(t[["baseline", "accuracy", "average_precision"]].round(3).to_string(index=False))
-                     baseline  accuracy  average_precision
-               uniform random     0.519              0.081
-    label-distribution random     0.855              0.081
-                    zero rule     0.919              0.081
-                    heuristic     0.919              0.241
+    >>> X = pd.DataFrame({"amount": rng.exponential(100, 2000), "is_foreign": rng.random(2000) < 0.1})
+    >>> y = (rng.random(2000) < np.where(X["is_foreign"], 0.2, 0.02)).astype(int)
+    >>> for name, model in {"zero rule": DummyClassifier(strategy="most_frequent"),
+    ...                     "heuristic": HeuristicClassifier(lambda X: X["is_foreign"])}.items():
+    ...     print(name, cross_val_score(model, X, y, scoring="average_precision").mean().round(2))
+    zero rule 0.03
+    heuristic 0.1
     """
-    from sklearn.base import clone
-    from sklearn.dummy import DummyClassifier
 
-    X_train = _check_X("X_train", X_train)
-    X_test = _check_X("X_test", X_test)
-    y_train = check_binary_labels("y_train", y_train)
-    y_test = check_binary_labels("y_test", y_test)
-    check_same_length(X_train=X_train, y_train=y_train)
-    check_same_length(X_test=X_test, y_test=y_test)
-    metrics = _check_scoring(scoring)
-    rng = check_random_state("random_state", random_state)
-    threshold = check_real("heuristic_threshold", heuristic_threshold)
-    if heuristic is not None and not callable(heuristic):
-        raise TypeError(f"heuristic must be a callable taking X_test; got {_show(heuristic)}")
-    if model is not None and not (hasattr(model, "fit") and hasattr(model, "predict_proba")):
-        raise TypeError(f"model must be a scikit-learn classifier with fit and predict_proba; got {_show(model)}")
+    def __init__(self, rule: Callable[[Any], Any] | None = None, threshold: float = 0.5) -> None:
+        self.rule = rule
+        self.threshold = threshold
 
-    rows = []
+    def _validate(self, X: Any, *, reset: bool) -> Any:
+        if isinstance(X, pd.DataFrame):
+            if len(X) == 0:
+                raise ValueError("X must have at least one row; got 0")
+            validate_data(self, X, reset=reset, skip_check_array=True)  # feature names and count only
+            return X
+        return validate_data(self, X, reset=reset, dtype=None)
 
-    def add(name: str, description: str, labels: np.ndarray, scores: np.ndarray) -> None:
-        row = {"baseline": name, "description": description, "positive_rate": float(np.mean(labels))}
-        row.update({m: _metric(m, y_test, labels, scores) for m in metrics})
-        rows.append(row)
+    def _scores(self, X: Any) -> np.ndarray:
+        out = np.asarray(self.rule(X))
+        n = len(X)
+        if out.ndim != 1 or len(out) != n:
+            raise ValueError(f"rule must return one number per row of X ({n}); got shape {out.shape}")
+        if out.dtype == object:  # numbers held as Python objects (an object column or array) are fine; text is not
+            bad = [v for v in out.tolist() if not isinstance(v, (numbers.Real, np.bool_))]
+            if bad:
+                raise TypeError(
+                    f"rule must return numbers (or booleans); got {show(bad[:3])}: each argument must be a real "
+                    "number or a bool, not a string (even one holding a number) or another object"
+                )
+            out = out.astype(float)
+        if out.dtype != bool and not np.issubdtype(out.dtype, np.number):
+            raise TypeError(f"rule must return numbers (or booleans); got dtype {out.dtype}")
+        out = out.astype(float)
+        if not np.all(np.isfinite(out)):
+            raise ValueError(
+                f"rule must return finite scores (no NaN or inf); got {int(np.sum(~np.isfinite(out)))} "
+                "non-finite value(s): does X hold missing values?"
+            )
+        return out
 
-    for name, strategy, description in DUMMIES:
-        dummy = DummyClassifier(strategy=strategy, random_state=int(rng.integers(2**31)))
-        dummy.fit(X_train, y_train)
-        proba = dummy.predict_proba(X_test)
-        positive = list(dummy.classes_).index(1) if 1 in dummy.classes_ else None
-        scores = proba[:, positive] if positive is not None else np.zeros(len(y_test))
-        add(name, description, np.asarray(dummy.predict(X_test)).astype(int), scores)
+    def fit(self, X: Any, y: Any) -> HeuristicClassifier:
+        """Record the two class labels and check the rule on the training rows.
 
-    if heuristic is not None:
-        out = np.asarray(heuristic(X_test))
-        if out.ndim != 1 or len(out) != len(y_test):
-            raise ValueError(f"heuristic must return one value per test row ({len(y_test)}); got shape {out.shape}")
-        if out.dtype == bool:
-            out = out.astype(int)
-        if not np.issubdtype(out.dtype, np.number) or not np.all(np.isfinite(out)):
-            raise ValueError("heuristic must return finite numbers (labels or scores)")
-        binary = bool(np.isin(out, (0, 1)).all())
-        labels = out.astype(int) if binary else (out >= threshold).astype(int)
-        add("heuristic", "hand-written rule" if binary else f"hand-written score >= {threshold:g}", labels, out.astype(float))
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n, n_features)
+        y : array-like of shape (n,)
+            Two classes.
 
-    if model is not None:
-        fitted = clone(model).fit(X_train, y_train)
-        scores = fitted.predict_proba(X_test)[:, list(fitted.classes_).index(1)]
-        add("model", type(model).__name__, np.asarray(fitted.predict(X_test)).astype(int), scores)
+        Returns
+        -------
+        self
+        """
+        if not callable(self.rule):
+            raise TypeError(f"rule must be a callable rule(X) -> one number per row; got {show(self.rule)}")
+        check_real("threshold", self.threshold)
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        X = self._validate(X, reset=True)
+        y = column_or_1d(y, warn=True)
+        assert_all_finite(y, input_name="y")
+        check_consistent_length(X, y)
+        check_classification_targets(y)
+        classes = np.unique(y)
+        if len(classes) > 2:
+            raise ValueError(
+                f"Only binary classification is supported: a rule separates a positive class from a negative "
+                f"one; y has {len(classes)} classes: {show(classes.tolist())}"
+            )
+        if len(classes) < 2:
+            raise ValueError(f"y must contain 2 classes; got 1 class: {show(classes.tolist())}")
+        self._scores(X)
+        self.classes_ = classes
+        return self
 
-    return pd.DataFrame(rows)
+    def decision_function(self, X: Any) -> np.ndarray:
+        """``rule(X) - threshold``: positive for rows predicted as ``classes_[1]``.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n,)
+        """
+        check_is_fitted(self)
+        X = self._validate(X, reset=False)
+        return self._scores(X) - float(self.threshold)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """``classes_[1]`` where the rule's score exceeds ``threshold``, else ``classes_[0]``.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n,)
+        """
+        positive = self.decision_function(X) > 0
+        return self.classes_[positive.astype(int)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        return tags

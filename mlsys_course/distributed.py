@@ -1,26 +1,26 @@
-"""Distributed training, simulated: data parallelism by gradient averaging, sync vs async with a straggler.
+"""Data parallelism, in numpy: each worker's gradient on its shard, averaged into the full-batch step.
 
-The model is a logistic regression trained by gradient descent in numpy. Data parallelism splits the
-rows into shards, one per worker; each worker computes the gradient on its shard and the server
-averages them, weighted by shard size, which is exactly the full-batch gradient. Synchronous
-training waits for every worker each step, so the slowest (the straggler) sets the pace;
-asynchronous training applies each gradient as it arrives, computed on parameters that other
-workers have since moved (a stale gradient).
+The model is a logistic regression trained by gradient descent. Data parallelism splits the rows into
+shards, one per worker; each worker computes the gradient on its shard (:func:`gradient`) and the server
+averages them, weighted by shard size (:func:`data_parallel_step`), which is exactly the full-batch
+gradient. Synchronous training applies that average once every worker has reported, so the slowest
+worker (the straggler) sets the pace; asynchronous training applies each worker's gradient as it
+arrives, computed on weights other workers have since moved (a stale gradient). Real frameworks
+(PyTorch ``DistributedDataParallel``, Horovod, Dask) do the same arithmetic over a network.
 
 Book: Chapter 6, "Distributed Training: Data parallelism" (synchronous vs asynchronous SGD, stragglers).
 """
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from ._validation import (RandomState, _show, check_array, check_binary_labels, check_choice, check_int,
-                          check_random_state, check_real, check_same_length)
+from ._validation import check_array, check_binary_labels, check_real, check_same_length, show
+
+__all__ = ["data_parallel_step", "gradient", "loss"]
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -79,16 +79,21 @@ def gradient(w: Any, X: Any, y: Any) -> np.ndarray:
     return X.T @ (_sigmoid(X @ w) - y) / len(y)
 
 
-def _check_shards(shards: Any) -> list[tuple[np.ndarray, np.ndarray]]:
-    if not isinstance(shards, Sequence) or isinstance(shards, (str, bytes)) or len(shards) == 0:
-        raise TypeError(f"shards must be a non-empty sequence of (X, y) pairs; got {_show(shards)}")
+def _check_shards(shards: Any, d: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    if not isinstance(shards, Sequence) or isinstance(shards, (str, bytes)):
+        raise TypeError(f"shards must be a list (or tuple) of (X, y) pairs, one per worker; got {show(shards)}")
+    if len(shards) == 0:
+        raise ValueError("shards must hold at least one (X, y) pair; got none")
     out = []
     for i, shard in enumerate(shards):
-        if not isinstance(shard, Sequence) or len(shard) != 2:
-            raise TypeError(f"shards[{i}] must be an (X, y) pair; got {_show(shard)}")
+        if not isinstance(shard, Sequence) or isinstance(shard, (str, bytes)) or len(shard) != 2:
+            raise TypeError(f"shards[{i}] must be an (X, y) pair (shards is a list of pairs, one per worker); got {show(shard)}")
         X = check_array(f"shards[{i}] X", shard[0], ndim=2).astype(float)
         y = check_binary_labels(f"shards[{i}] y", shard[1]).astype(float)
-        check_same_length(X=X, y=y)
+        if len(X) != len(y):
+            raise ValueError(f"shards[{i}] X and y must have the same length; got X={len(X)}, y={len(y)}")
+        if X.shape[1] != d:
+            raise ValueError(f"shards[{i}] X must have one column per weight in w ({d}); got {X.shape[1]}")
         out.append((X, y))
     return out
 
@@ -123,113 +128,8 @@ def data_parallel_step(w: Any, shards: Any, lr: float) -> np.ndarray:
     True
     """
     lr = check_real("lr", lr, low=0.0, low_open=True)
-    shards = _check_shards(shards)
     w = check_array("w", w).astype(float)
+    shards = _check_shards(shards, len(w))
     n = sum(len(y) for _, y in shards)
     total = sum(len(y) * gradient(w, X, y) for X, y in shards)
     return w - lr * total / n
-
-
-def simulate_training(
-    X: Any,
-    y: Any,
-    *,
-    n_workers: int = 4,
-    mode: str = "sync",
-    straggler_delay: float = 3.0,
-    steps: int = 200,
-    lr: float = 0.5,
-    jitter: float = 0.1,
-    random_state: RandomState = 0,
-) -> pd.DataFrame:
-    """Simulate data-parallel training of a logistic regression, synchronous or asynchronous.
-
-    Timing model (arbitrary time units): the rows are split at random into ``n_workers`` equal
-    shards. Each gradient a worker computes takes ``1 * exp(jitter * N(0, 1))`` units, and the last
-    worker is a straggler that takes ``straggler_delay`` more units on every gradient. Communication
-    is free.
-
-    - ``"sync"``: every step, all workers compute a gradient at the current weights; the server waits
-      for the slowest, then applies the size-weighted average (:func:`data_parallel_step`). A step
-      takes the maximum of the workers' times, so the straggler sets the pace.
-    - ``"async"``: each worker loops independently: read the current weights, compute its shard's
-      gradient, then apply ``w -= lr * g`` as soon as it finishes, even if the weights moved in the
-      meantime. One step is one update; ``staleness`` counts the updates made by others while the
-      gradient was being computed.
-
-    Parameters
-    ----------
-    X : array-like of shape (n, d)
-        Features (include a ones column for an intercept).
-    y : array-like of shape (n,)
-        0/1 labels.
-    n_workers : int, default 4
-        Number of workers (>= 1); shards need at least one row each.
-    mode : {"sync", "async"}, default "sync"
-    straggler_delay : float, default 3.0
-        Extra time units per gradient on the slowest worker (>= 0).
-    steps : int, default 200
-        Number of weight updates.
-    lr : float, default 0.5
-        Learning rate.
-    jitter : float, default 0.1
-        Log-scale standard deviation of compute times (>= 0).
-    random_state : int, Generator or None, default 0
-        Seeds the sharding and the compute times.
-
-    Returns
-    -------
-    DataFrame
-        One row per update: ``step`` (1..steps), ``wall_time`` (when it was applied), ``loss`` (full
-        training log-loss after it), ``staleness`` (0 in sync mode) and ``mode``.
-
-    Book: Chapter 6, "Distributed Training: Data parallelism" (sync waits for stragglers; async uses stale gradients).
-
-    Example
-    -------
-    >>> rng = np.random.default_rng(0)
-    >>> X = np.c_[np.ones(400), rng.normal(size=(400, 2))]; y = (X[:, 1] + rng.normal(size=400) > 0).astype(int)
-    >>> s = simulate_training(X, y, mode="sync", steps=20)
-    >>> a = simulate_training(X, y, mode="async", steps=20)
-    >>> bool(a["wall_time"].iloc[-1] < s["wall_time"].iloc[-1]), bool(s["loss"].iloc[-1] < s["loss"].iloc[0])
-    (True, True)
-    """
-    X = check_array("X", X, ndim=2).astype(float)
-    y = check_binary_labels("y", y).astype(float)
-    check_same_length(X=X, y=y)
-    k = check_int("n_workers", n_workers, minimum=1, maximum=len(y))
-    check_choice("mode", mode, ("sync", "async"))
-    delay = check_real("straggler_delay", straggler_delay, low=0.0)
-    n_steps = check_int("steps", steps, minimum=1)
-    lr = check_real("lr", lr, low=0.0, low_open=True)
-    jitter = check_real("jitter", jitter, low=0.0)
-    rng = check_random_state("random_state", random_state)
-
-    parts = np.array_split(rng.permutation(len(y)), k)
-    shards = [(X[idx], y[idx]) for idx in parts]
-    extra = np.zeros(k)
-    extra[-1] = delay
-
-    def compute_time(worker: int) -> float:
-        return float(np.exp(jitter * rng.standard_normal())) + extra[worker]
-
-    w = np.zeros(X.shape[1])
-    rows = []
-    if mode == "sync":
-        clock = 0.0
-        for step in range(1, n_steps + 1):
-            clock += max(compute_time(i) for i in range(k))
-            w = data_parallel_step(w, shards, lr)
-            rows.append((step, clock, loss(w, X, y), 0))
-    else:
-        # event queue of (finish time, worker, weights read at start, update count at start)
-        queue = [(compute_time(i), i, w.copy(), 0) for i in range(k)]
-        heapq.heapify(queue)
-        for step in range(1, n_steps + 1):
-            clock, i, w_read, read_at = heapq.heappop(queue)
-            w = w - lr * gradient(w_read, *shards[i])
-            rows.append((step, clock, loss(w, X, y), step - 1 - read_at))
-            heapq.heappush(queue, (clock + compute_time(i), i, w.copy(), step))
-    out = pd.DataFrame(rows, columns=["step", "wall_time", "loss", "staleness"])
-    out["mode"] = mode
-    return out

@@ -1,9 +1,15 @@
 """Experiment tracking: log every training run (parameters, metrics, data, model) so it can be compared and reproduced.
 
-A run you did not record is a run you cannot compare, reproduce or roll back to. These helpers wrap
-MLflow so a notebook can track runs in a throw-away local store (an SQLite file in a temporary
-directory) or, if ``MLFLOW_TRACKING_URI`` is set, in a shared tracking server, and tie each run to
-a fingerprint of the exact data it was trained on (data versioning in miniature).
+A run you did not record is a run you cannot compare, reproduce or roll back to. These recipes use
+MLflow's public client (``mlflow.MlflowClient``) to track runs in a throw-away local store (an SQLite
+file in a temporary directory) or, if ``MLFLOW_TRACKING_URI`` is set, in a shared tracking server, and
+tie each run to a fingerprint of the exact data it was trained on (data versioning in miniature).
+
+They change no process-wide state: not MLflow's global tracking URI or active run, not environment
+variables, not logging levels. Two MLflow settings are yours to choose, before MLflow is first imported
+(the course notebook's setup cell does both): ``MLFLOW_DISABLE_TELEMETRY=true`` (MLflow sends usage
+data otherwise) and ``MLFLOW_LOGGING_LEVEL=WARNING`` (MLflow logs two INFO lines when it creates a new
+store's tables; logging a run prints nothing either way).
 
 MLflow is an optional dependency (``pip install mlsys-course[tracking]``); it is imported only when a
 tracking function is called, so importing this module stays cheap.
@@ -13,10 +19,16 @@ Book: Chapter 6, "Experiment Tracking and Versioning".
 
 from __future__ import annotations
 
+import datetime as _dt
+import decimal
 import hashlib
-import logging
+import numbers
 import os
+import posixpath
+import re
+import struct
 import tempfile
+import time
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -26,18 +38,25 @@ from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
 
-from ._validation import _show, check_real
+from ._validation import check_bool, check_estimator, check_real, show
+
+__all__ = ["FINGERPRINT_KEY", "best_run", "data_fingerprint", "load_model", "log_run", "runs", "tracking_store"]
 
 #: Name of the tag and parameter holding the training data's fingerprint.
 FINGERPRINT_KEY = "data_fingerprint"
 
-#: Environment variables set while a :func:`tracking_store` is open (restored on exit).
-_QUIET_ENV = {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "1"}
-#: Loggers turned down to WARNING while a :func:`tracking_store` is open (restored on exit).
-_QUIET_LOGGERS = ("mlflow", "mlflow.store.db.utils", "alembic")
-#: Artifact roots of the open local stores, innermost last (empty for a shared server).
-_ARTIFACT_ROOTS: list[str | None] = []
+#: The stores opened by :func:`tracking_store` and not yet closed, innermost last: (tracking URI,
+#: artifact root or None). This module's own state; MLflow's global settings are never touched.
+_OPEN_STORES: list[tuple[str, str | None]] = []
+
+#: MLflow's rules for parameter and metric names (``mlflow.utils.validation``), checked here first so the
+#: error names the key; MLflow's own check still runs.
+_NAME = re.compile(r"^[/\w.\- :]*$")
+_MAX_NAME_LENGTH = 250
+_MAX_PARAM_VALUE_LENGTH = 6000
 
 
 @contextmanager
@@ -47,52 +66,122 @@ def _quiet_warnings() -> Iterator[None]:
         warnings.filterwarnings("ignore", message="Any type hint is inferred as AnyType")
         warnings.filterwarnings("ignore", message=".*Inferred schema contains integer column")
         # Deprecations raised by MLflow's own calls into SQLAlchemy and pandas: not the user's code.
-        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"mlflow(\.|$)")
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"(mlflow|sqlalchemy)(\.|$)")
         warnings.filterwarnings("ignore", category=FutureWarning, module=r"mlflow(\.|$)")
         yield
 
 
 # --------------------------------------------------------------------------------------------- data
 
+_NUMERIC_KINDS = "biufcmM"  # numpy bool, int, uint, float, complex, timedelta, datetime: hashed as raw bytes
+
+
+def _element(value: Any, label: str) -> bytes:
+    """The canonical bytes of one value of an object column, a name or a label: a type tag and the value."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return b"n"
+    if isinstance(value, (bool, np.bool_)):
+        return b"?1" if value else b"?0"
+    if isinstance(value, numbers.Integral):
+        return b"i" + str(int(value)).encode()
+    if isinstance(value, numbers.Real):
+        value = float(value)
+        return b"n" if value != value else b"f" + value.hex().encode()
+    if isinstance(value, numbers.Complex):
+        return b"c" + complex(value).real.hex().encode() + b"," + complex(value).imag.hex().encode()
+    if isinstance(value, str):
+        return b"s" + value.encode("utf-8", "surrogatepass")
+    if isinstance(value, bytes):
+        return b"b" + value
+    if isinstance(value, np.datetime64):
+        return b"n" if np.isnat(value) else b"T" + str(value).encode()
+    if isinstance(value, np.timedelta64):
+        return b"n" if np.isnat(value) else b"D" + str(pd.Timedelta(value).value).encode()
+    if isinstance(value, _dt.datetime):  # pandas Timestamps included
+        return b"t" + value.isoformat().encode()
+    if isinstance(value, _dt.date):
+        return b"d" + value.isoformat().encode()
+    if isinstance(value, _dt.timedelta):  # pandas Timedeltas included
+        return b"D" + str(pd.Timedelta(value).value).encode()
+    if isinstance(value, decimal.Decimal):
+        return b"m" + str(value).encode()
+    if isinstance(value, tuple):
+        return b"(" + b"".join(_field(_element(v, label)) for v in value)
+    raise TypeError(
+        f"{label} holds a value of type {type(value).__name__} ({show(value)}) that has no stable byte form; "
+        "convert it to a number, a string or a date first"
+    )
+
+
+def _field(data: bytes) -> bytes:
+    return struct.pack("<Q", len(data)) + data
+
+
+def _values(h: Any, values: np.ndarray, label: str) -> None:
+    """Feed a 1-d or n-d array: its kind, then its values in C order (raw little-endian or tagged elements)."""
+    if values.dtype.kind in _NUMERIC_KINDS:
+        dtype = np.dtype(values.dtype.str.replace(">", "<"))  # little-endian on every machine
+        arr = np.ascontiguousarray(values, dtype=dtype)
+        if arr.dtype.kind in "fc":
+            arr = np.where(np.isnan(arr), np.nan, arr).astype(dtype)  # one byte pattern for every NaN
+        h.update(_field(dtype.str.encode()))
+        h.update(arr.tobytes())
+        return
+    h.update(_field(b"objects"))
+    h.update(b"".join(_field(_element(v, label)) for v in values.ravel(order="C").tolist()))
+
+
+def _column_values(column: pd.Series) -> np.ndarray:
+    """A column as numpy: numpy numeric and datetime columns as they are, everything else as Python objects."""
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind in _NUMERIC_KINDS:
+        return column.to_numpy()
+    return column.to_numpy(dtype=object)
+
 
 def _hash_part(h: Any, label: str, value: Any) -> None:
-    """Feed one labelled array/frame into the hash: content, shape/columns and dtypes."""
-    h.update(f"<{label}>".encode())
+    """Feed one labelled dataset part (X or y) into the hash."""
+    h.update(_field(label.encode()))
     if value is None:
-        h.update(b"None")
+        h.update(_field(b"none"))
         return
     if isinstance(value, pd.DataFrame):
-        h.update(repr([str(c) for c in value.columns]).encode())
-        h.update(repr([str(t) for t in value.dtypes]).encode())
-        h.update(repr(value.shape).encode())
-        h.update(pd.util.hash_pandas_object(value, index=False).to_numpy().tobytes())
+        h.update(_field(b"frame") + struct.pack("<QQ", *value.shape))
+        for j, name in enumerate(value.columns):
+            h.update(_field(_element(name, f"{label} column names")))
+            _values(h, _column_values(value.iloc[:, j]), f"{label}[{name!r}]")
         return
     if isinstance(value, pd.Series):
-        h.update(repr((str(value.name), str(value.dtype), value.shape)).encode())
-        h.update(pd.util.hash_pandas_object(value, index=False).to_numpy().tobytes())
+        h.update(_field(b"series") + struct.pack("<Q", len(value)))
+        h.update(_field(_element(value.name, f"{label}.name")))
+        _values(h, _column_values(value), label)
         return
-    if isinstance(value, (str, bytes)) or np.isscalar(value):
-        raise TypeError(f"{label} must be an array-like or a pandas DataFrame/Series; got {_show(value)}")
+    if isinstance(value, (str, bytes, dict)) or np.isscalar(value):
+        raise TypeError(f"{label} must be an array-like or a pandas DataFrame/Series; got {show(value)}")
+    if hasattr(value, "toarray") and not isinstance(value, np.ndarray):
+        raise TypeError(f"{label} must be dense; got a sparse {type(value).__name__} (fingerprint value.toarray())")
     try:
         arr = np.asarray(value)
     except Exception as exc:  # ragged lists and other non-arrays
-        raise TypeError(f"{label} must be an array-like or a pandas DataFrame/Series; got {_show(value)}") from exc
+        raise TypeError(f"{label} must be an array-like or a pandas DataFrame/Series; got {show(value)}") from exc
     if arr.ndim == 0:
-        raise ValueError(f"{label} must have at least 1 dimension; got a 0-d array {_show(value)}")
-    h.update(repr((arr.shape, arr.dtype.str)).encode())
-    if arr.dtype.hasobject:
-        # Object arrays hold pointers: hash the values through pandas instead.
-        h.update(pd.util.hash_pandas_object(pd.Series(arr.ravel(), dtype=object), index=False).to_numpy().tobytes())
-    else:
-        h.update(np.ascontiguousarray(arr).tobytes())
+        raise ValueError(f"{label} must have at least 1 dimension; got a 0-d array {show(value)}")
+    h.update(_field(b"array") + struct.pack("<Q", arr.ndim) + struct.pack(f"<{arr.ndim}Q", *arr.shape))
+    _values(h, arr, label)
 
 
 def data_fingerprint(X: Any, y: Any = None) -> str:
     """A short, stable hash of a dataset: same data gives the same string, any changed value a new one.
 
-    The hash covers the values, the column names and the dtypes (and the shape), not the row index.
-    It is the same across processes and machines (no Python ``hash()`` randomisation), so it can be
-    logged with a run and compared later to check that two runs saw the same data.
+    The SHA-256 digest of a canonical byte form of the data, defined here and not by a library's
+    internals, so it is the same across processes, machines and pandas or numpy versions. It covers the
+    values, the shape, the column names (and Series name) and the kind of each column, not the row index:
+
+    - numpy numeric, boolean and datetime columns (and arrays): their dtype (``'<f8'``) and raw
+      little-endian bytes, in C order (every NaN as one bit pattern);
+    - any other column (text, categories, nullable integers, mixed objects): each value as a type tag
+      and its bytes (a string's UTF-8, an integer's digits, a float's exact hex, a date's ISO form), with
+      None, NaN, ``pd.NA`` and ``NaT`` all read as missing. So text has the same fingerprint whether
+      pandas stores it as ``object`` or as its string dtype, and a category column as its values.
 
     Parameters
     ----------
@@ -104,29 +193,29 @@ def data_fingerprint(X: Any, y: Any = None) -> str:
     Returns
     -------
     str
-        The first 16 hex digits of a SHA-256 digest.
+        The first 16 hex digits of the SHA-256 digest.
 
     Raises
     ------
     TypeError
-        If ``X`` or ``y`` is a scalar or a string rather than an array-like.
+        If ``X`` or ``y`` is a scalar, a string or sparse, or holds objects with no stable byte form.
 
     Book: Chapter 6, "Experiment Tracking and Versioning" (data versioning: know which data a model saw).
 
     Example
     -------
     >>> X = np.array([[1.0, 2.0], [3.0, 4.0]])
-    >>> data_fingerprint(X) == data_fingerprint(X.copy())
-    True
+    >>> data_fingerprint(X)
+    'e196588ee6915eb8'
     >>> X2 = X.copy(); X2[1, 1] = 4.5
     >>> data_fingerprint(X) == data_fingerprint(X2)
     False
-    >>> len(data_fingerprint(pd.DataFrame(X, columns=["a", "b"]), [0, 1]))
-    16
+    >>> data_fingerprint(pd.DataFrame({"a": ["x", None]}, dtype=object)) == data_fingerprint(pd.DataFrame({"a": ["x", None]}, dtype="string"))
+    True
     """
     if X is None:
         raise TypeError("X must be an array-like or a pandas DataFrame/Series; got None")
-    h = hashlib.sha256()
+    h = hashlib.sha256(_field(b"mlsys-course data fingerprint 1"))
     _hash_part(h, "X", X)
     _hash_part(h, "y", y)
     return h.hexdigest()[:16]
@@ -135,29 +224,34 @@ def data_fingerprint(X: Any, y: Any = None) -> str:
 # -------------------------------------------------------------------------------------------- store
 
 
-def _require_store() -> None:
-    """Refuse to let MLflow fall back to its default ``./mlflow.db`` in the working directory."""
-    import mlflow
+def _store() -> tuple[Any, str | None]:
+    """An MLflow client for the innermost open store (or ``MLFLOW_TRACKING_URI``), and its artifact root."""
+    from mlflow import MlflowClient
 
-    if not (_ARTIFACT_ROOTS or os.environ.get("MLFLOW_TRACKING_URI") or mlflow.is_tracking_uri_set()):
+    if _OPEN_STORES:
+        uri, root = _OPEN_STORES[-1]
+    elif os.environ.get("MLFLOW_TRACKING_URI"):
+        uri, root = os.environ["MLFLOW_TRACKING_URI"], None
+    else:
         raise RuntimeError(
             "no tracking store is open: wrap the calls in `with tracking_store():` "
             "(or set MLFLOW_TRACKING_URI to a tracking server)"
         )
+    return MlflowClient(tracking_uri=uri), root
 
 
 @contextmanager
 def tracking_store(directory: str | os.PathLike | None = None) -> Iterator[str]:
-    """Point MLflow at a tracking store for the duration of a ``with`` block, quietly.
+    """Open a tracking store for the runs logged inside a ``with`` block.
 
-    If the environment variable ``MLFLOW_TRACKING_URI`` is set (a shared tracking server), it is
-    used unchanged. Otherwise runs go to an SQLite file ``<directory>/mlflow.db`` and artifacts
-    (models) to ``<directory>/artifacts``; with ``directory=None`` that is a temporary directory,
-    deleted on exit. Nothing is written to the working directory either way.
+    If the environment variable ``MLFLOW_TRACKING_URI`` is set (a shared tracking server), it is used
+    unchanged. Otherwise runs go to an SQLite file ``<directory>/mlflow.db`` and artifacts (models) to
+    ``<directory>/artifacts``; with ``directory=None`` that is a temporary directory, deleted on exit.
+    Nothing is written to the working directory either way.
 
-    While the block is open MLflow's informational logging is turned down to warnings and its
-    telemetry is disabled; the previous tracking URI, environment variables and log levels are
-    restored on exit.
+    :func:`log_run`, :func:`runs`, :func:`best_run` and :func:`load_model` use the innermost open store.
+    The block changes no process-wide state (MLflow's global tracking URI, environment variables,
+    logging levels); see the module docstring for MLflow's telemetry and logging settings.
 
     Parameters
     ----------
@@ -175,13 +269,14 @@ def tracking_store(directory: str | os.PathLike | None = None) -> Iterator[str]:
     TypeError
         If ``directory`` is not a string, a path or None.
     ValueError
-        If ``directory`` exists and is not a directory.
+        If ``directory`` is empty or exists and is not a directory, or the store cannot be opened (a
+        ``MLFLOW_TRACKING_URI`` MLflow does not support, a database it cannot create).
 
     Book: Chapter 6, "Experiment Tracking and Versioning" (a place where every run is recorded).
 
     Example
     -------
-    Opening a store imports MLflow and creates its database tables (about 2.5 s), so the example is
+    Opening a store imports MLflow and creates its database tables (a few seconds), so the example is
     not run as a doctest:
 
     >>> with tracking_store() as uri:  # doctest: +SKIP
@@ -189,121 +284,106 @@ def tracking_store(directory: str | os.PathLike | None = None) -> Iterator[str]:
     True
     """
     if directory is not None and not isinstance(directory, (str, os.PathLike)):
-        raise TypeError(f"directory must be a path (str or os.PathLike) or None; got {_show(directory)}")
+        raise TypeError(f"directory must be a path (str or os.PathLike) or None; got {show(directory)}")
+    if directory is not None and not str(directory).strip():
+        raise ValueError(f"directory must be a non-empty path or None; got {show(directory)}")
     if directory is not None and Path(directory).exists() and not Path(directory).is_dir():
-        raise ValueError(f"directory must be a directory; got {_show(str(directory))}, which is a file")
-
-    saved_env = {k: os.environ.get(k) for k in (*_QUIET_ENV, "MLFLOW_TRACKING_URI")}
-    shared_uri = os.environ.get("MLFLOW_TRACKING_URI") or None
-    os.environ.update(_QUIET_ENV)
+        raise ValueError(f"directory must be a directory; got {show(str(directory))}, which is a file")
     with _quiet_warnings():
-        import mlflow  # importing mlflow configures its loggers, so turn them down only afterwards
-        from mlflow.tracking._tracking_service import utils as tracking_utils
+        from mlflow import MlflowClient
 
-    saved_levels = {name: logging.getLogger(name).level for name in _QUIET_LOGGERS}
-    for name in _QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
-
-    saved_uri = tracking_utils._tracking_uri
+    shared_uri = os.environ.get("MLFLOW_TRACKING_URI") or None
     tmp = None
-    try:
-        if shared_uri:
-            uri = shared_uri
-            root = None
+    if shared_uri:
+        uri, root = shared_uri, None
+    else:
+        if directory is None:
+            tmp = tempfile.TemporaryDirectory(prefix="mlsys-tracking-", ignore_cleanup_errors=True)
+            path = Path(tmp.name)
         else:
-            if directory is None:
-                tmp = tempfile.TemporaryDirectory(prefix="mlsys-tracking-")
-                path = Path(tmp.name)
-            else:
-                path = Path(directory).absolute()
-                path.mkdir(parents=True, exist_ok=True)
-            uri = f"sqlite:///{path / 'mlflow.db'}"
-            root = (path / "artifacts").as_uri()
-        mlflow.set_tracking_uri(uri)
-        _ARTIFACT_ROOTS.append(root)
+            path = Path(directory).absolute()
+            path.mkdir(parents=True, exist_ok=True)
+        uri = f"sqlite:///{path / 'mlflow.db'}"
+        root = (path / "artifacts").as_uri()
+    try:
         try:
             with _quiet_warnings():
-                mlflow.search_experiments(max_results=1)  # create the tables now, quietly
+                MlflowClient(tracking_uri=uri).search_experiments(max_results=1)  # reach the store; create its tables
+        except Exception as exc:
+            what = f"the environment variable MLFLOW_TRACKING_URI={uri!r}" if shared_uri else f"directory {str(path)!r}"
+            raise ValueError(
+                f"{what} must hold a tracking store MLflow can open; opening it failed "
+                f"({type(exc).__name__}: {str(exc)[:300]})"
+            ) from exc
+        _OPEN_STORES.append((uri, root))
+        try:
             yield uri
         finally:
-            _ARTIFACT_ROOTS.pop()
+            _OPEN_STORES.pop()
     finally:
-        if mlflow.active_run() is not None:
-            mlflow.end_run()
-        mlflow.set_tracking_uri(saved_uri)
-        for key, value in saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        for name, level in saved_levels.items():
-            logging.getLogger(name).setLevel(level)
         if tmp is not None:
-            _dispose_sqlite_engines(uri)
             tmp.cleanup()
 
 
-def _dispose_sqlite_engines(uri: str) -> None:
-    """Close MLflow's cached database connections to ``uri`` so its file can be deleted."""
-    try:
-        from mlflow.tracking._tracking_service import utils as tracking_utils
-
-        store = tracking_utils._get_store(uri)
-        engine = getattr(store, "engine", None)
-        if engine is not None:
-            engine.dispose()
-    except Exception:  # best effort: the directory is removed anyway on POSIX
-        pass
-
-
-def _experiment_id(name: str, *, create: bool) -> str | None:
-    """The id of experiment ``name`` (created under the store's artifact root if asked and missing)."""
-    import mlflow
-
-    found = mlflow.get_experiment_by_name(name)
+def _experiment(client: Any, name: str, root: str | None, *, create: bool) -> str | None:
+    """The id of the active experiment ``name`` (created under the store's artifact root if asked and missing)."""
+    found = client.get_experiment_by_name(name)
     if found is not None:
+        if found.lifecycle_stage != "active":
+            raise ValueError(
+                f"experiment {name!r} was deleted in this store; restore it "
+                "(mlflow.MlflowClient.restore_experiment) or choose another name"
+            )
         return found.experiment_id
     if not create:
         return None
-    root = _ARTIFACT_ROOTS[-1] if _ARTIFACT_ROOTS else None
     location = f"{root}/{quote(name, safe='')}" if root else None
-    return mlflow.create_experiment(name, artifact_location=location)
+    return client.create_experiment(name, artifact_location=location)
 
 
 def _check_name(name: str, value: Any) -> str:
     if not isinstance(value, str):
-        raise TypeError(f"{name} must be a string; got {_show(value)} of type {type(value).__name__}")
+        raise TypeError(f"{name} must be a string; got {show(value)} of type {type(value).__name__}")
     if not value.strip():
         raise ValueError(f"{name} must be a non-empty string; got {value!r}")
     return value
 
 
+def _check_key(name: str, key: Any) -> str:
+    """A parameter or metric name MLflow accepts."""
+    if not isinstance(key, str) or not key:
+        raise TypeError(f"{name} keys must be non-empty strings; got {show(key)}")
+    if len(key) > _MAX_NAME_LENGTH or not _NAME.match(key) or posixpath.normpath(key) != key:
+        raise ValueError(
+            f"{name} keys must be names MLflow accepts: at most {_MAX_NAME_LENGTH} letters, digits, '_', '-', "
+            f"'.', ' ', ':' or '/', and not a path that normalises to another name; got {show(key)}"
+        )
+    return key
+
+
 def _check_params(params: Any) -> dict[str, Any]:
     if not isinstance(params, Mapping):
-        raise TypeError(f"params must be a dict of name -> value; got {_show(params)} of type {type(params).__name__}")
+        raise TypeError(f"params must be a dict of name -> value; got {show(params)} of type {type(params).__name__}")
     out = {}
     for key, value in params.items():
-        if not isinstance(key, str) or not key:
-            raise TypeError(f"params keys must be non-empty strings; got {_show(key)}")
+        _check_key("params", key)
         if key == FINGERPRINT_KEY:
             raise ValueError(f"params must not contain {FINGERPRINT_KEY!r}: log_run computes it from X_train")
-        if not (value is None or isinstance(value, (str, bool, int, float, np.generic))):
-            raise TypeError(f"params[{key!r}] must be a str, number, bool or None; got {_show(value)}")
-        out[key] = value.item() if isinstance(value, np.generic) else value
+        if not (value is None or isinstance(value, (str, bool, numbers.Number, np.generic))):
+            raise TypeError(f"params[{key!r}] must be a str, number, bool or None; got {show(value)}")
+        text = str(value.item() if isinstance(value, np.generic) else value)
+        if len(text) > _MAX_PARAM_VALUE_LENGTH:
+            raise ValueError(f"params[{key!r}] must be at most {_MAX_PARAM_VALUE_LENGTH} characters as text; got {len(text)}")
+        out[key] = text
     return out
 
 
 def _check_metrics(metrics: Any) -> dict[str, float]:
     if not isinstance(metrics, Mapping):
         raise TypeError(
-            f"metrics must be a dict of name -> number; got {_show(metrics)} of type {type(metrics).__name__}"
+            f"metrics must be a dict of name -> number; got {show(metrics)} of type {type(metrics).__name__}"
         )
-    out = {}
-    for key, value in metrics.items():
-        if not isinstance(key, str) or not key:
-            raise TypeError(f"metrics keys must be non-empty strings; got {_show(key)}")
-        out[key] = check_real(f"metrics[{key!r}]", value)
-    return out
+    return {_check_key("metrics", key): check_real(f"metrics[{key!r}]", value) for key, value in metrics.items()}
 
 
 def _head(X: Any, n: int = 5) -> Any:
@@ -331,13 +411,15 @@ def log_run(
     Must be called inside :func:`tracking_store` (or with ``MLFLOW_TRACKING_URI`` set). The
     fingerprint of ``(X_train, y_train)`` (:func:`data_fingerprint`) is logged both as a tag and as
     the parameter ``data_fingerprint``, so runs trained on different data are easy to tell apart.
+    A run is recorded whole or not at all: if MLflow refuses a value or the model cannot be saved,
+    the run is deleted and the error raised. Prints nothing.
 
     Parameters
     ----------
     model : scikit-learn estimator
-        The fitted model (logged with ``mlflow.sklearn`` if ``log_model``).
+        The fitted model (saved with ``mlflow.sklearn.save_model`` if ``log_model``).
     params : dict of str -> str, number, bool or None
-        Hyperparameters and other settings (stored by MLflow as strings).
+        Hyperparameters and other settings (stored by MLflow as strings, at most 6000 characters).
     metrics : dict of str -> float
         Finite evaluation results.
     X_train : pandas.DataFrame or array-like
@@ -359,9 +441,11 @@ def log_run(
     Raises
     ------
     TypeError
-        If ``params``/``metrics`` are not dicts, a metric is not a number, or a name is not a string.
+        If ``params``/``metrics`` are not dicts, a metric is not a number, a name is not a string, or
+        ``model`` is not a scikit-learn estimator (with ``log_model``).
     ValueError
-        If a metric is not finite, or ``params`` contains ``"data_fingerprint"``.
+        If a metric is not finite, a name is not one MLflow accepts, ``params`` contains
+        ``"data_fingerprint"``, the experiment was deleted, or the model is not fitted or cannot be saved.
     RuntimeError
         If no tracking store is open.
 
@@ -369,7 +453,7 @@ def log_run(
 
     Example
     -------
-    Needs an open store (about 2.5 s to create), so it is not run as a doctest:
+    Needs an open store (a few seconds to create), so it is not run as a doctest:
 
     >>> from sklearn.linear_model import LogisticRegression  # doctest: +SKIP
     >>> X, y = np.array([[0.0], [1.0], [2.0], [3.0]]), np.array([0, 0, 1, 1])  # doctest: +SKIP
@@ -384,27 +468,50 @@ def log_run(
     experiment = _check_name("experiment", experiment)
     if run_name is not None:
         run_name = _check_name("run_name", run_name)
-    if not isinstance(log_model, bool):
-        raise TypeError(f"log_model must be a bool; got {_show(log_model)}")
+    log_model = check_bool("log_model", log_model)
+    if log_model:
+        check_estimator("model", model, methods=("fit", "predict"))
+        try:
+            check_is_fitted(model)
+        except NotFittedError:
+            raise ValueError(f"model must be fitted before it is logged; got an unfitted {type(model).__name__}") from None
     fingerprint = data_fingerprint(X_train, y_train)
-    _require_store()
+    client, root = _store()
 
-    import mlflow
+    import mlflow.sklearn
+    from mlflow.entities import Metric, Param
+    from mlflow.exceptions import MlflowException
 
     with _quiet_warnings():
-        experiment_id = _experiment_id(experiment, create=True)
-        with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run:
-            mlflow.set_tag(FINGERPRINT_KEY, fingerprint)
-            mlflow.log_params({**params, FINGERPRINT_KEY: fingerprint})
-            mlflow.log_metrics(metrics)
+        experiment_id = _experiment(client, experiment, root, create=True)
+        run_id = client.create_run(experiment_id, run_name=run_name, tags={FINGERPRINT_KEY: fingerprint}).info.run_id
+        try:
+            now = int(time.time() * 1000)
+            all_params = [Param(k, v) for k, v in {**params, FINGERPRINT_KEY: fingerprint}.items()]
+            all_metrics = [Metric(k, v, now, 0) for k, v in metrics.items()]
+            for start in range(0, max(len(all_params), len(all_metrics)), 100):  # MLflow's batch limit
+                client.log_batch(run_id, metrics=all_metrics[start:start + 100], params=all_params[start:start + 100])
             if log_model:
-                import mlflow.sklearn
-
-                mlflow.sklearn.log_model(
-                    model, name="model", pip_requirements=["scikit-learn"], input_example=_head(X_train),
-                    skops_trusted_types=_own_types(model),
-                )
-    return run.info.run_id
+                with tempfile.TemporaryDirectory(prefix="mlsys-model-") as tmp:
+                    try:
+                        mlflow.sklearn.save_model(
+                            model, f"{tmp}/model", pip_requirements=["scikit-learn"], input_example=_head(X_train),
+                            skops_trusted_types=_own_types(model),
+                        )
+                    except Exception as exc:
+                        raise ValueError(
+                            f"model could not be saved by mlflow.sklearn ({type(exc).__name__}: {exc}); is it a "
+                            "fitted scikit-learn model without lambdas? log_model=False logs the run without it"
+                        ) from exc
+                    client.log_artifacts(run_id, f"{tmp}/model", artifact_path="model")
+        except MlflowException as exc:
+            client.delete_run(run_id)
+            raise ValueError(f"MLflow refused the run's params or metrics: {exc.message}") from exc
+        except BaseException:
+            client.delete_run(run_id)
+            raise
+        client.set_terminated(run_id)
+    return run_id
 
 
 def _own_types(model: Any) -> list[str]:
@@ -431,13 +538,13 @@ def runs(experiment: str = "course") -> pd.DataFrame:
     -------
     pandas.DataFrame
         One row per run: ``run_id``, ``run_name``, ``params.<name>`` (strings, as MLflow stores them),
-        ``metrics.<name>`` (floats) and ``data_fingerprint``. Empty (with the first three columns) if
-        the experiment has no runs yet.
+        ``metrics.<name>`` (floats; NaN for a run that did not log it) and ``data_fingerprint``. Empty
+        (with the first two columns and the last) if the experiment has no runs yet.
 
     Raises
     ------
     ValueError
-        If no experiment has that name.
+        If no experiment has that name, or it was deleted.
     RuntimeError
         If no tracking store is open.
 
@@ -450,30 +557,31 @@ def runs(experiment: str = "course") -> pd.DataFrame:
         run_id  run_name  params.C  metrics.accuracy  data_fingerprint
     """
     experiment = _check_name("experiment", experiment)
-    _require_store()
-    import mlflow
-
+    client, _ = _store()
     with _quiet_warnings():
-        experiment_id = _experiment_id(experiment, create=False)
-    if experiment_id is None:
-        names = sorted(e.name for e in mlflow.search_experiments())
-        raise ValueError(f"experiment must name an existing experiment; got {experiment!r} (known: {names})")
-    with _quiet_warnings():
-        found = mlflow.search_runs(experiment_ids=[experiment_id], order_by=["attributes.start_time ASC"])
-    columns = ["run_id", "run_name", FINGERPRINT_KEY]
-    if found.empty:
-        return pd.DataFrame(columns=columns)
-    found = found.sort_values("start_time", kind="stable").reset_index(drop=True)
-    params = sorted(c for c in found.columns if c.startswith("params.") and c != f"params.{FINGERPRINT_KEY}")
-    metrics = sorted(c for c in found.columns if c.startswith("metrics."))
+        experiment_id = _experiment(client, experiment, None, create=False)
+        if experiment_id is None:
+            names = sorted(e.name for e in client.search_experiments())
+            raise ValueError(f"experiment must name an existing experiment; got {experiment!r} (known: {names})")
+        found, token = [], None
+        while True:
+            page = client.search_runs([experiment_id], order_by=["attributes.start_time ASC"], page_token=token)
+            found.extend(page)
+            token = page.token
+            if not token:
+                break
+    found.sort(key=lambda run: run.info.start_time)  # stable: MLflow's order breaks ties
+    params = sorted({k for run in found for k in run.data.params} - {FINGERPRINT_KEY})
+    metrics = sorted({k for run in found for k in run.data.metrics})
     table = pd.DataFrame(
         {
-            "run_id": found["run_id"],
-            "run_name": found.get("tags.mlflow.runName"),
-            **{c: found[c] for c in params},
-            **{c: found[c].astype(float) for c in metrics},
-            FINGERPRINT_KEY: found.get(f"tags.{FINGERPRINT_KEY}"),
-        }
+            "run_id": [run.info.run_id for run in found],
+            "run_name": [run.info.run_name for run in found],
+            **{f"params.{k}": [run.data.params.get(k) for run in found] for k in params},
+            **{f"metrics.{k}": np.array([run.data.metrics.get(k, np.nan) for run in found], dtype=float) for k in metrics},
+            FINGERPRINT_KEY: [run.data.tags.get(FINGERPRINT_KEY) for run in found],
+        },
+        columns=["run_id", "run_name", *(f"params.{k}" for k in params), *(f"metrics.{k}" for k in metrics), FINGERPRINT_KEY],
     )
     return table
 
@@ -507,8 +615,7 @@ def best_run(experiment: str = "course", *, metric: str, maximize: bool = True) 
     See :func:`log_run`.
     """
     metric = _check_name("metric", metric)
-    if not isinstance(maximize, bool):
-        raise TypeError(f"maximize must be a bool; got {_show(maximize)}")
+    maximize = check_bool("maximize", maximize)
     table = runs(experiment)
     column = f"metrics.{metric}"
     if column not in table.columns or table[column].isna().all():
@@ -525,7 +632,7 @@ def load_model(run_id: str) -> Any:
     Parameters
     ----------
     run_id : str
-        A run id returned by :func:`log_run` (or the ``run_id`` of :func:`best_run`).
+        A run id returned by :func:`log_run` (or the ``run_id`` of :func:`best_run`), in the open store.
 
     Returns
     -------
@@ -535,7 +642,9 @@ def load_model(run_id: str) -> Any:
     Raises
     ------
     ValueError
-        If the run does not exist or logged no model.
+        If the store has no such run, or the run logged no model.
+    RuntimeError
+        If no tracking store is open.
 
     Book: Chapter 6, "Experiment Tracking and Versioning" (any tracked model can be brought back).
 
@@ -544,12 +653,16 @@ def load_model(run_id: str) -> Any:
     See :func:`log_run`: ``load_model(run_id).predict(X)``.
     """
     run_id = _check_name("run_id", run_id)
-    _require_store()
+    client, _ = _store()
     import mlflow.sklearn
     from mlflow.exceptions import MlflowException
 
-    try:
-        with _quiet_warnings():
-            return mlflow.sklearn.load_model(f"runs:/{run_id}/model")
-    except MlflowException as exc:
-        raise ValueError(f"run_id must be a run that logged a model; got {run_id!r} ({exc.message})") from exc
+    with _quiet_warnings():
+        try:
+            client.get_run(run_id)
+        except MlflowException as exc:
+            raise ValueError(f"run_id must be a run of the open tracking store; got {run_id!r} ({exc.message})") from exc
+        if "model" not in {a.path for a in client.list_artifacts(run_id)}:
+            raise ValueError(f"run_id must be a run that logged a model; run {run_id!r} has none (log_model=False?)")
+        with tempfile.TemporaryDirectory(prefix="mlsys-model-") as tmp:
+            return mlflow.sklearn.load_model(client.download_artifacts(run_id, "model", tmp))
