@@ -29,6 +29,10 @@ KERNEL_ENV = {
     "OMP_NUM_THREADS": "1",
     "OPENBLAS_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
+    # MLflow's usage telemetry would try the network; the course runs offline (the tracking notebook's
+    # setup cell sets the same for a reader's own kernel).
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "DO_NOT_TRACK": "1",
 }
 
 
