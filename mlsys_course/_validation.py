@@ -78,7 +78,11 @@ def check_probability(name: str, value: Any, *, open_interval: bool = True) -> f
 
 
 def check_choice(name: str, value: Any, choices: tuple) -> Any:
-    """One of ``choices`` (by equality; an array or other unhashable value is never one, nor is a bool a number)."""
+    """One of ``choices`` (by equality; an array or other unhashable value is never one, nor is a bool a number).
+
+    When every choice is a string, a value that is not one is a ``TypeError``."""
+    if all(isinstance(c, str) for c in choices) and not isinstance(value, str):
+        raise TypeError(f"{name} must be one of {', '.join(map(repr, choices))}; got {show(value)} of type {type(value).__name__}")
     valid = _hashable(value) and not isinstance(value, np.ndarray) and value in choices
     if valid and isinstance(value, (bool, np.bool_)):
         valid = any(isinstance(c, bool) and c == value for c in choices)
@@ -330,3 +334,16 @@ def check_timestamp(name: str, value: Any) -> pd.Timestamp:
         return ts.as_unit("ns")
     except (ValueError, OverflowError):
         raise ValueError(f"{name} must be a date between 1678 and 2261; got {show(value)}") from None
+
+
+def check_labels(name: str, value: Any, *, min_len: int = 1) -> np.ndarray:
+    """A 1-d array of class labels of one kind: no missing (NaN, None) or infinite label, no str mixed with numbers.
+
+    (numpy would turn ``["a", 1]`` into ``["a", "1"]`` without a word.)"""
+    y = check_array(name, value, numeric=False, min_len=min_len)
+    if isinstance(value, (list, tuple)) and y.dtype.kind == "U" and not all(isinstance(v, str) for v in value):
+        raise TypeError(f"{name} must hold labels of one type, all str or all numbers; got {show(list(value)[:5])}")
+    bad = pd.isna(y) | (np.isinf(y) if y.dtype.kind == "f" else False)
+    if np.any(bad):
+        raise ValueError(f"{name} must not contain missing or infinite labels (NaN, None, inf); got {int(np.sum(bad))} of them")
+    return y

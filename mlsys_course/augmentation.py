@@ -27,6 +27,7 @@ from imblearn.over_sampling import SMOTE
 from scipy import ndimage
 
 from ._validation import (
+    check_labels,
     RandomState,
     check_array,
     check_int,
@@ -239,22 +240,9 @@ def _check_clip(clip: Any) -> tuple[float, float]:
     return low, high
 
 
-def _check_labels(name: str, value: Any, *, min_len: int = 1) -> np.ndarray:
-    """A 1-d array of class labels of one kind: no missing (NaN, None) or infinite label, no str mixed with numbers.
-
-    (numpy would turn ``["a", 1]`` into ``["a", "1"]`` without a word.)"""
-    y = check_array(name, value, numeric=False, min_len=min_len)
-    if isinstance(value, (list, tuple)) and y.dtype.kind == "U" and not all(isinstance(v, str) for v in value):
-        raise TypeError(f"{name} must hold labels of one type, all str or all numbers; got {show(list(value)[:5])}")
-    bad = pd.isna(y) | (np.isinf(y) if y.dtype.kind == "f" else False)
-    if np.any(bad):
-        raise ValueError(f"{name} must not contain missing or infinite labels (NaN, None, inf); got {int(np.sum(bad))} of them")
-    return y
-
-
 def _check_rows(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
     X = check_array("X", X, ndim=2).astype(float)
-    y = _check_labels("y", y)
+    y = check_labels("y", y)
     check_same_length(X=X, y=y)
     return X, y
 
@@ -454,8 +442,8 @@ def soft_label_rows(X_mix: Any, y_a: Any, y_b: Any, lam: Any) -> tuple[np.ndarra
            [5.]]), array([1, 0]), array([0.7, 0.3]))
     """
     X_mix = check_array("X_mix", X_mix, ndim=2).astype(float)
-    y_a = _check_labels("y_a", y_a, min_len=0)
-    y_b = _check_labels("y_b", y_b, min_len=0)
+    y_a = check_labels("y_a", y_a, min_len=0)
+    y_b = check_labels("y_b", y_b, min_len=0)
     lam = check_array("lam", lam, min_len=0).astype(float)
     check_same_length(X_mix=X_mix, y_a=y_a, y_b=y_b, lam=lam)
     if np.any((lam < 0) | (lam > 1)):

@@ -68,15 +68,6 @@ MAX_BINS = 10_000
 # --- shared helpers ---------------------------------------------------------------------------------------
 
 
-def _check_option(name: str, value: Any, choices: tuple[str, ...]) -> str:
-    """``check_choice`` for a string option: a non-string (an array, a list) gets a clear TypeError rather
-    than numpy's "truth value of an array is ambiguous" from the ``in`` test (worth hoisting into
-    ``_validation.check_choice``)."""
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be one of {', '.join(map(repr, choices))}; got {show(value)} of type {type(value).__name__}")
-    return check_choice(name, value, choices)
-
-
 def _check_model(model: Any, *, needs_predict: bool) -> Any:
     """A fitted binary classifier with ``predict_proba`` or ``decision_function`` (and ``predict`` if needed)."""
     check_estimator("model", model, methods=("predict",) if needs_predict else ())
@@ -227,7 +218,7 @@ def perturbation_test(
             raise ValueError("columns must be given: X has no numeric column with more than two distinct values")
     cols = _column_list("columns", X, columns, numeric=True)
     scale = check_real("scale", scale, low=0.0, high=100.0, low_open=True)
-    noise = _check_option("noise", noise, ("gaussian", "uniform"))
+    noise = check_choice("noise", noise, ("gaussian", "uniform"))
     n_repeats = check_int("n_repeats", n_repeats, minimum=1, maximum=1000)
     rng = check_random_state("random_state", random_state)
     if scoring is not None and y is None:
@@ -452,7 +443,7 @@ def directional_test(
     delta = check_real("delta", delta)
     if delta == 0:
         raise ValueError("delta must be non-zero; got 0.0")
-    expected = _check_option("expected", expected, ("increase", "decrease", "no_decrease", "no_increase"))
+    expected = check_choice("expected", expected, ("increase", "decrease", "no_decrease", "no_increase"))
     tolerance = check_real("tolerance", tolerance, low=0.0)
     sign = 1.0 if expected in ("increase", "no_decrease") else -1.0
 
@@ -532,7 +523,7 @@ def reliability_table(y_true: Any, y_prob: Any, *, n_bins: int = 10, strategy: s
     """
     y, p = _check_probs(y_true, y_prob)
     n_bins = check_int("n_bins", n_bins, minimum=1, maximum=MAX_BINS)
-    strategy = _check_option("strategy", strategy, ("uniform", "quantile"))
+    strategy = check_choice("strategy", strategy, ("uniform", "quantile"))
     edges, ids = _bin_ids(p, n_bins, strategy)
     count = np.bincount(ids, minlength=n_bins)
     sum_p = np.bincount(ids, weights=p, minlength=n_bins)

@@ -35,6 +35,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._validation import (
+    check_labels,
     check_array,
     check_binary_labels,
     check_bool,
@@ -133,25 +134,12 @@ def _class_counts(y: Any, counts: Any) -> tuple[list, np.ndarray]:
         return classes, values
     if isinstance(y, Mapping):
         raise TypeError(f"y must be the labels (array-like); got a {type(y).__name__}: pass counts per class as counts=")
-    labels = _check_labels("y", y)
+    labels = check_labels("y", y)
     try:
         classes, n = np.unique(labels, return_counts=True)
     except TypeError:
         raise TypeError(f"y must hold labels of one sortable type; got {show(sorted({type(v).__name__ for v in labels}))}") from None
     return [c.item() if isinstance(c, np.generic) else c for c in classes], n.astype(float)
-
-
-def _check_labels(name: str, value: Any, *, min_len: int = 1) -> np.ndarray:
-    """A 1-d array of class labels of one kind: no missing (NaN, None) or infinite label, no str mixed with numbers.
-
-    (numpy would turn ``["a", 1]`` into ``["a", "1"]`` without a word.)"""
-    y = check_array(name, value, numeric=False, min_len=min_len)
-    if isinstance(value, (list, tuple)) and y.dtype.kind == "U" and not all(isinstance(v, str) for v in value):
-        raise TypeError(f"{name} must hold labels of one type, all str or all numbers; got {show(list(value)[:5])}")
-    bad = pd.isna(y) | (np.isinf(y) if y.dtype.kind == "f" else False)
-    if np.any(bad):
-        raise ValueError(f"{name} must not contain missing or infinite labels (NaN, None, inf); got {int(np.sum(bad))} of them")
-    return y
 
 
 def _is_missing(value: Any) -> bool:

@@ -48,15 +48,6 @@ METHODS: tuple[str, ...] = NUMPY_METHODS + ("nearest_rank",)
 MAX_CALLS = 1_000_000
 
 
-def _check_option(name: str, value: Any, choices: tuple[str, ...]) -> str:
-    """``check_choice`` for a string option: a non-string (an array, a list) gets a clear TypeError rather
-    than numpy's "truth value of an array is ambiguous" from the ``in`` test (worth hoisting into
-    ``_validation.check_choice``)."""
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be one of {', '.join(map(repr, choices))}; got {show(value)} of type {type(value).__name__}")
-    return check_choice(name, value, choices)
-
-
 def _check_q(q: Any) -> np.ndarray:
     if np.ndim(q) == 0 and not isinstance(q, (str, bytes)):
         q = [q]  # one percentile: a number, a numpy scalar or a 0-d array
@@ -120,7 +111,7 @@ def percentiles(
     """
     values = check_array("latencies", latencies)
     qs = _check_q(q)
-    _check_option("method", method, METHODS)
+    check_choice("method", method, METHODS)
     if method == "nearest_rank":
         result = _nearest_rank(np.sort(values), qs)
     else:

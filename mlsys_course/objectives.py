@@ -36,15 +36,6 @@ MAX_THRESHOLDS = 1000
 Gain = float | Sequence[float] | np.ndarray
 
 
-def _check_option(name: str, value: Any, choices: tuple[str, ...]) -> str:
-    """``check_choice`` for a string option: a non-string (an array, a list) gets a clear TypeError rather
-    than numpy's "truth value of an array is ambiguous" from the ``in`` test (worth hoisting into
-    ``_validation.check_choice``)."""
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be one of {', '.join(map(repr, choices))}; got {show(value)} of type {type(value).__name__}")
-    return check_choice(name, value, choices)
-
-
 def _gain(name: str, value: Any, n: int) -> np.ndarray:
     """A scalar or a per-row array of gains, as an array of length n."""
     if np.ndim(value) == 0 and not isinstance(value, (str, bytes)):
@@ -229,7 +220,7 @@ def best_threshold(
     >>> best_threshold(y, s, objective="profit", fp=-1.0, fn=-0.5)
     0.8
     """
-    _check_option("objective", objective, ("f1", "profit"))
+    check_choice("objective", objective, ("f1", "profit"))
     given = {k: v for k, v in {"tp": tp, "fp": fp, "fn": fn, "tn": tn}.items() if v is not None}
     if objective == "f1" and given:
         raise ValueError(f"objective='f1' takes no gains; got {', '.join(given)} (use objective='profit')")

@@ -49,6 +49,13 @@ def test_listed_bad_inputs_get_a_clear_error(name, argument, i):
     assert kind == "clear", f"{name}({argument}={value!r}) gave {kind}: {message}"
 
 
+def _one_dimensional(value):
+    try:
+        return np.ndim(value) == 1
+    except ValueError:  # a ragged list
+        return False
+
+
 def _variants(value):
     """Unusual but valid forms of a valid argument."""
     if isinstance(value, bool) or value is None:
@@ -57,7 +64,7 @@ def _variants(value):
         return [np.int64(value), np.int32(value)]
     if isinstance(value, numbers.Real):
         return [np.float64(value)]
-    if isinstance(value, (list, np.ndarray, pd.Series)) and np.ndim(value) == 1 and 0 < len(value) <= 100_000:
+    if isinstance(value, (list, np.ndarray, pd.Series)) and _one_dimensional(value) and 0 < len(value) <= 100_000:
         values = list(value) if not isinstance(value, pd.Series) else value.tolist()
         out = [np.asarray(values), values]
         if all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values):

@@ -21,3 +21,28 @@ def test_durations_in_every_accepted_form():
 def test_bad_durations_name_the_argument(value, error, match):
     with pytest.raises(error, match=match):
         check_duration("window", value)
+
+
+def test_check_choice_refuses_arrays_and_non_strings_clearly():
+    import numpy as np
+
+    from mlsys_course._validation import check_choice
+
+    assert check_choice("engine", "sqlite", ("sqlite", "duckdb")) == "sqlite"
+    assert check_choice("k", np.int64(1), (1, 2)) == 1
+    with pytest.raises(TypeError, match="engine must be one of 'sqlite', 'duckdb'; got array"):
+        check_choice("engine", np.array(["sqlite"]), ("sqlite", "duckdb"))
+    with pytest.raises(ValueError, match="k must be one of 1, 2; got True"):
+        check_choice("k", True, (1, 2))
+    with pytest.raises(ValueError, match="k must be one of 1, 2; got \\[1\\]"):
+        check_choice("k", [1], (1, 2))
+
+
+def test_check_labels_refuses_missing_and_mixed_kinds():
+    from mlsys_course._validation import check_labels
+
+    assert check_labels("y", ["a", "b"]).tolist() == ["a", "b"]
+    with pytest.raises(TypeError, match="y must hold labels of one type"):
+        check_labels("y", ["a", 1])
+    with pytest.raises(ValueError, match="y must not contain missing"):
+        check_labels("y", [1.0, float("nan")])
