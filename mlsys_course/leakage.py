@@ -17,6 +17,10 @@ holds the tools that keep a leak out:
 - **Detection**: :func:`leakage_scan` flags features that predict the label too well on their own,
   test rows duplicated in training, and feature timestamps after the label's time.
 
+Time columns are timezone-naive ``datetime64`` columns of any unit, with times between 1678 and 2261
+(the range of pandas' nanosecond timestamps, in which every recipe computes; times outside it are
+refused rather than wrapped around).
+
 Preprocessing that learns from data (scaling, imputation, target encoding) is leakage-safe when it
 is a step of a scikit-learn ``Pipeline`` fitted on the training rows only; no helper is needed for
 that. Chapter 5's notebook measures what each classic leak costs, its leaky and honest set-ups side
@@ -48,6 +52,7 @@ from sklearn.model_selection import (
 )
 from sklearn.preprocessing import TargetEncoder
 from sklearn.tree import DecisionTreeClassifier
+from sklearn.utils.multiclass import type_of_target
 
 from ._validation import (
     RandomState,
@@ -83,28 +88,37 @@ __all__ = [
 ENGINES = ("pandas", "duckdb")
 SCAN_COLUMNS = ["check", "feature", "statistic", "value", "threshold", "flagged", "detail"]
 
+#: DuckDB never fetches an extension at run time (the as-of join needs none).
+_OFFLINE = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+
 Split = tuple[np.ndarray, np.ndarray]
 Duration = str | pd.Timedelta | _dt.timedelta | np.timedelta64
 DateLike = str | _dt.date | np.datetime64
 
 
 # --- Column checks specific to this module --------------------------------------------------------------
-def _times(frame: str, df: pd.DataFrame, column: Any, *, allow_nat: bool = False) -> np.ndarray:
-    """A timezone-naive datetime column as int64 nanoseconds (NaT as the int64 minimum when allowed)."""
+def _times(frame: str, df: pd.DataFrame, column: Any, argument: str | None = None, *,
+           allow_nat: bool = False) -> np.ndarray:
+    """A timezone-naive datetime column as int64 nanoseconds (NaT as the int64 minimum when allowed).
+
+    ``argument`` is the parameter that named the column (for the messages)."""
     col = df[column]
+    where = f"{frame}[{column!r}]" + (f" (the {argument} column)" if argument and column != argument else "")
     if isinstance(col.dtype, pd.DatetimeTZDtype):
-        raise ValueError(f"{frame}[{column!r}] must be timezone-naive; got {col.dtype} (use .dt.tz_convert(None))")
+        raise ValueError(f"{where} must be timezone-naive; got {col.dtype} (use .dt.tz_convert(None))")
     if not pd.api.types.is_datetime64_dtype(col.dtype):
-        raise TypeError(f"{frame}[{column!r}] must have a datetime64 dtype; got {col.dtype}")
-    try:
-        t = col.to_numpy("datetime64[ns]").view(np.int64)
-    except (ValueError, OverflowError):  # pandas' OutOfBoundsDatetime is a ValueError
-        raise ValueError(
-            f"{frame}[{column!r}] must hold times between 1678 and 2261; got {col.min()} to {col.max()}") from None
+        raise TypeError(f"{where} must have a datetime64 dtype; got {col.dtype}")
+    if col.dtype != np.dtype("datetime64[ns]"):
+        try:  # numpy's cast to nanoseconds wraps around silently outside 1678-2262; pandas' raises
+            col = col.dt.as_unit("ns")
+        except (ValueError, OverflowError):  # pandas' OutOfBoundsDatetime is a ValueError
+            raise ValueError(
+                f"{where} must hold times between 1678 and 2261; got {col.min()} to {col.max()}") from None
+    t = col.to_numpy("datetime64[ns]").view(np.int64)
     if not allow_nat:
         n_nat = int(np.count_nonzero(t == np.iinfo(np.int64).min))  # NaT
         if n_nat:
-            raise ValueError(f"{frame}[{column!r}] must have no missing times; got {n_nat} NaT")
+            raise ValueError(f"{where} must have no missing times; got {n_nat} NaT")
     return t
 
 
@@ -114,7 +128,11 @@ def _group_codes(df: pd.DataFrame, group: Any) -> np.ndarray:
     n_missing = int(df[group].isna().sum())
     if n_missing:
         raise ValueError(f"df[{group!r}] must have no missing groups; got {n_missing}")
-    codes = pd.factorize(df[group])[0]
+    try:
+        codes = pd.factorize(df[group])[0]
+    except TypeError:  # unhashable values (lists, dicts)
+        raise TypeError(f"df[{group!r}] (the group column) must hold hashable group ids such as ints or "
+                        f"strings; got values of type {show(sorted({type(v).__name__ for v in df[group]}))}") from None
     if codes.max(initial=-1) < 1:
         raise ValueError(f"df[{group!r}] must hold at least 2 groups to split; got {codes.max(initial=-1) + 1}")
     return codes
@@ -179,7 +197,7 @@ def time_split(df: pd.DataFrame, *, time: str = "timestamp", test_size: float = 
     check_frame("df", df, min_rows=2)
     check_column("time", df, time)
     test_size = check_probability("test_size", test_size)
-    t = _times("df", df, time)
+    t = _times("df", df, time, "time")
     n = len(t)
     n_test = min(max(math.ceil(test_size * n), 1), n - 1)
     cut = np.sort(t)[n - n_test]
@@ -236,7 +254,7 @@ def time_series_cv(
     """
     check_frame("df", df)
     check_column("time", df, time)
-    t = _times("df", df, time)
+    t = _times("df", df, time, "time")
     down = np.flatnonzero(np.diff(t) < 0)
     if len(down):
         raise ValueError(
@@ -279,7 +297,7 @@ def group_split(
     df : pandas.DataFrame
         The rows to split.
     group : str, default "user_id"
-        Column naming each row's group, no missing values, at least 2 groups.
+        Column naming each row's group (hashable ids), no missing values, at least 2 groups.
     test_size : float, default 0.2
         Share of groups in the test set, in (0, 1), leaving at least one group to train on.
     random_state : int, numpy.random.Generator or None, default None
@@ -336,11 +354,11 @@ def group_kfold(
     df : pandas.DataFrame
         The rows to split.
     group : str, default "user_id"
-        Column naming each row's group, no missing values.
+        Column naming each row's group (hashable ids), no missing values.
     n_splits : int, default 5
         Number of folds, from 2 to the number of groups.
     stratify : str or None
-        Label column to stratify on (no missing values), or None.
+        Label column to stratify on (binary or multiclass, no missing values), or None.
     random_state : int, numpy.random.Generator or None, default None
         Seed of the shuffle of groups (None: different folds each call).
 
@@ -371,6 +389,10 @@ def group_kfold(
         if n_missing:
             raise ValueError(f"df[{stratify!r}] must have no missing labels to stratify; got {n_missing}")
         labels = df[stratify].to_numpy()
+        kind = type_of_target(labels)
+        if kind not in ("binary", "multiclass"):
+            raise ValueError(f"stratify must name a label column of df with a few classes (binary or multiclass); "
+                             f"df[{stratify!r}] is {kind}")
         folds = StratifiedGroupKFold(n_splits, shuffle=True, random_state=seed).split(codes, labels, groups)
     return [(_positions(train), _positions(test)) for train, test in folds]
 
@@ -431,8 +453,8 @@ def label_available_split(
     check_column("time", df, time)
     check_column("label_time", df, label_time)
     cut = check_timestamp("cutoff", cutoff).value
-    t = _times("df", df, time)
-    known = _times("df", df, label_time, allow_nat=True)
+    t = _times("df", df, time, "time")
+    known = _times("df", df, label_time, "label_time", allow_nat=True)
     nat = df[label_time].isna().to_numpy()
     early = ~nat & (known < t)
     if early.any():
@@ -462,11 +484,30 @@ def _join_keys(labels: pd.DataFrame, features: pd.DataFrame, on: Any) -> tuple[n
         n_missing = int(col.isna().sum())
         if n_missing:
             raise ValueError(f"{frame}[{on!r}] must have no missing keys; got {n_missing}")
-    if pd.api.types.is_numeric_dtype(a.dtype) != pd.api.types.is_numeric_dtype(b.dtype):
+    kinds = _key_kind(a), _key_kind(b)
+    if None not in kinds and kinds[0] != kinds[1]:  # 1 never equals "1": every label would go unmatched
         raise TypeError(f"on must name comparable keys in both frames; got labels[{on!r}] of dtype {a.dtype} "
-                        f"and features[{on!r}] of dtype {b.dtype}")
-    codes = pd.factorize(pd.concat([a, b], ignore_index=True))[0].astype(np.int64)
+                        f"({kinds[0]}) and features[{on!r}] of dtype {b.dtype} ({kinds[1]})")
+    try:
+        codes = pd.factorize(pd.concat([a, b], ignore_index=True))[0].astype(np.int64)
+    except TypeError:  # unhashable keys (lists, dicts)
+        raise TypeError(f"on must name columns of hashable keys (ints, strings) in labels and features; "
+                        f"got labels[{on!r}] of dtype {a.dtype} and features[{on!r}] of dtype {b.dtype}") from None
     return codes[: len(a)], codes[len(a):]
+
+
+_KEY_KINDS = {"integer": "number", "floating": "number", "mixed-integer-float": "number", "decimal": "number",
+              "boolean": "number", "string": "string", "bytes": "bytes", "datetime64": "datetime",
+              "datetime": "datetime", "timedelta64": "timedelta", "timedelta": "timedelta", "date": "date"}
+
+
+def _key_kind(col: pd.Series) -> str | None:
+    """What a key column holds ("number", "string", "datetime", ...; a categorical: its categories), None if mixed."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        col = pd.Series(col.cat.categories)
+    if pd.api.types.is_numeric_dtype(col.dtype):  # bool included: True == 1, as in pandas
+        return "number"
+    return _KEY_KINDS.get(pd.api.types.infer_dtype(col, skipna=True))
 
 
 def _time_order(t: np.ndarray, *, stable: bool) -> np.ndarray | None:
@@ -492,7 +533,22 @@ def _check_join(labels: Any, features: Any, on: Any, label_time: Any, feature_ti
         raise TypeError(f"suffix must be a non-empty string; got {show(suffix)} of type {type(suffix).__name__}")
     if not suffix:
         raise ValueError("suffix must be a non-empty string; got ''")
+    taken = set(labels.columns)
+    for column in features.columns:  # the names _attach gives: a clash would overwrite a column silently
+        if column == on:
+            continue
+        name = _joined_name(column, labels, suffix)
+        if name in taken:
+            raise ValueError(
+                f"suffix {suffix!r} names features[{column!r}] {name!r} in the result, which is already the name of "
+                "a column of labels or of another column of features; rename the column or choose another suffix")
+        taken.add(name)
     return _join_keys(labels, features, on)
+
+
+def _joined_name(column: Any, labels: pd.DataFrame, suffix: str) -> Any:
+    """The name of a feature column in the joined frame: suffixed when ``labels`` has a column of that name."""
+    return f"{column}{suffix}" if column in labels.columns else column
 
 
 def _attach(labels: pd.DataFrame, features: pd.DataFrame, on: Any, pos: np.ndarray, suffix: str) -> pd.DataFrame:
@@ -502,8 +558,7 @@ def _attach(labels: pd.DataFrame, features: pd.DataFrame, on: Any, pos: np.ndarr
     for column in features.columns:
         if column == on:
             continue
-        name = f"{column}{suffix}" if column in labels.columns else column
-        out[name] = features[column].array.take(pos, allow_fill=fill)
+        out[_joined_name(column, labels, suffix)] = features[column].array.take(pos, allow_fill=fill)
     return out
 
 
@@ -548,8 +603,9 @@ def point_in_time_join(
     features : pandas.DataFrame
         A feature log: key, the time each value became known, and the feature columns.
     on : str, default "user_id"
-        Key column in both frames (no missing keys; integer keys are used as they are, others are
-        factorized together).
+        Key column in both frames: hashable keys of one kind on both sides (numbers, strings or dates;
+        ``1`` never matches ``"1"``, so that mix is refused), no missing keys. Integer keys are used as
+        they are, others are factorized together.
     label_time : str, default "timestamp"
         Datetime column of ``labels``: when the prediction is made (no NaT).
     feature_time : str, default "feature_time"
@@ -562,7 +618,8 @@ def point_in_time_join(
         Where the as-of match runs; the results are identical.
     suffix : str, default "_feature"
         Appended to a feature column whose name is already a column of ``labels`` (e.g. the feature
-        time when both times are called ``timestamp``).
+        time when both times are called ``timestamp``). A suffixed name that is already taken (by
+        a column of ``labels`` or of ``features``) is refused rather than overwritten.
 
     Returns
     -------
@@ -600,8 +657,8 @@ def point_in_time_join(
     [2.0, nan, nan]
     """
     lk, fk = _check_join(labels, features, on, label_time, feature_time, suffix)
-    lt = _times("labels", labels, label_time)
-    ft = _times("features", features, feature_time)
+    lt = _times("labels", labels, label_time, "label_time")
+    ft = _times("features", features, feature_time, "feature_time")
     tol = None if tolerance is None else check_duration("tolerance", tolerance).value
     exact = check_bool("allow_exact_matches", allow_exact_matches)
     if not isinstance(engine, str):
@@ -627,7 +684,7 @@ def point_in_time_join(
             rank = np.searchsorted(ft_s, lt_s, side="right" if exact else "left") - 1
             left = pd.DataFrame({"row": np.arange(len(lt)), "k": lk_s, "o": rank}, copy=False)
             right = pd.DataFrame({"k": fk_s, "o": np.arange(len(ft_s))}, copy=False)
-            with duckdb.connect() as con:
+            with duckdb.connect(config=_OFFLINE) as con:
                 con.register("l", left)
                 con.register("f", right)
                 got = con.sql("SELECT l.row, COALESCE(f.o, -1) AS j FROM l ASOF LEFT JOIN f "
@@ -688,8 +745,8 @@ def naive_latest_join(
     [2, 1, 2]
     """
     lk, fk = _check_join(labels, features, on, label_time, feature_time, suffix)
-    _times("labels", labels, label_time)
-    ft = _times("features", features, feature_time)
+    _times("labels", labels, label_time, "label_time")
+    ft = _times("features", features, feature_time, "feature_time")
     order = np.argsort(ft, kind="stable")
     last = pd.Series(order, index=fk[order])
     last = last[~last.index.duplicated(keep="last")]
@@ -711,7 +768,8 @@ def chargeback_log(df: pd.DataFrame, *, key: str = "user_id") -> pd.DataFrame:
         Transactions with ``key``, ``is_fraud`` (0/1) and ``label_known_at`` (datetime, no NaT for a
         fraud), as made by :func:`mlsys_course.datasets.make_transactions`.
     key : str, default "user_id"
-        The entity the count is kept for (no missing values on fraud rows).
+        The entity the count is kept for (no missing values on fraud rows); not ``"feature_time"``
+        or ``"chargebacks"``, the log's own columns.
 
     Returns
     -------
@@ -733,6 +791,9 @@ def chargeback_log(df: pd.DataFrame, *, key: str = "user_id") -> pd.DataFrame:
     """
     check_frame("df", df, min_rows=0)
     check_column("key", df, key)
+    if key in ("feature_time", "chargebacks"):
+        raise ValueError(f"key must not be 'feature_time' or 'chargebacks', the log's own columns; got {key!r} "
+                         "(rename that column of df)")
     missing = [c for c in ("is_fraud", "label_known_at") if c not in df.columns]
     if missing:
         raise ValueError(f"df must have the columns 'is_fraud' and 'label_known_at' (as make_transactions makes); "
@@ -756,7 +817,8 @@ def _single_feature_scores(x: pd.Series, y: np.ndarray, folds: list[Split], seed
     scores = np.empty(len(y))
     dtype = x.dtype
     if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
-        values = x.astype(object).where(x.notna(), "__missing__").to_numpy().reshape(-1, 1)
+        # each category as an int code (missing values: one more category, -1), whatever the types of the values
+        values = pd.factorize(x)[0].reshape(-1, 1)
         for train, test in folds:
             enc = TargetEncoder(target_type="binary").fit(values[train], y[train])
             scores[test] = enc.transform(values[test])[:, 0]
@@ -784,6 +846,12 @@ def _check_scan_feature(name: str, x: pd.Series) -> None:
           or pd.api.types.is_string_dtype(dtype))
     if not ok or pd.api.types.is_complex_dtype(dtype):
         raise TypeError(f"{name}[{x.name!r}] must be numeric, boolean, datetime, categorical or string; got dtype {dtype}")
+    if pd.api.types.is_object_dtype(dtype):
+        try:
+            pd.factorize(x)
+        except TypeError:  # unhashable values (lists, dicts, arrays)
+            raise TypeError(f"{name}[{x.name!r}] must hold numbers, strings or other hashable categories; got values "
+                            f"of type {show(sorted({type(v).__name__ for v in x}))}") from None
 
 
 def _time_columns(time: Any, X: pd.DataFrame) -> list:
@@ -897,9 +965,12 @@ def leakage_scan(
     features = [c for c in X_train.columns if c not in time_columns and c != label_time]
     for column in features:
         _check_scan_feature("X_train", X_train[column])
+        if X_test is not None:
+            _check_scan_feature("X_test", X_test[column])
     frames = [("X_train", X_train)] + ([("X_test", X_test)] if X_test is not None else [])
-    times = {(name, column): _times(name, frame, column, allow_nat=True)
-             for name, frame in frames for column in [*time_columns, *([label_time] if label_time is not None else [])]}
+    named = {**{c: "time" for c in time_columns}, **({label_time: "label_time"} if label_time is not None else {})}
+    times = {(name, column): _times(name, frame, column, argument, allow_nat=True)
+             for name, frame in frames for column, argument in named.items()}
     rows = []
 
     folds = list(StratifiedKFold(cv, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))

@@ -83,8 +83,12 @@ def test_time_split_rejects_missing_or_bad_time_columns():
     df = pd.DataFrame({"timestamp": stamp([0, 1, 2]), "x": [1, 2, 3]})
     with pytest.raises(ValueError, match=r"time must be a column of df; got 'ts'; df has \['timestamp', 'x'\]"):
         time_split(df, time="ts")
-    with pytest.raises(TypeError, match=r"df\['x'\] must have a datetime64 dtype; got int64"):
+    with pytest.raises(TypeError, match=r"df\['x'\] \(the time column\) must have a datetime64 dtype; got int64"):
         time_split(df, time="x")
+    far = df.assign(timestamp=df["timestamp"].astype("datetime64[s]") + np.timedelta64(400 * 365, "D"))
+    with pytest.raises(ValueError, match=r"df\['timestamp'\] \(the time column\) must hold times between 1678 and 2261; "
+                                         r"got 2423-"):
+        time_split(far)  # numpy's cast to nanoseconds would wrap these times around to 1839, silently
     with pytest.raises(ValueError, match=r"must have no missing times; got 1 NaT"):
         time_split(df.assign(timestamp=pd.Series(stamp([0, 1, 2])).where([True, False, True])))
     with pytest.raises(ValueError, match="must be timezone-naive"):
@@ -155,6 +159,10 @@ def test_group_splits_reject_an_absent_or_incomplete_group_column():
         group_split(df.assign(user_id=1))
     with pytest.raises(ValueError, match=r"test_size must be in \(0.0, 1.0\); got 1.0"):
         group_split(df, test_size=1.0)
+    with pytest.raises(TypeError, match=r"df\['user_id'\] \(the group column\) must hold hashable group ids"):
+        group_split(df.assign(user_id=[[1], [1], [2], [3]]))
+    with pytest.raises(ValueError, match=r"stratify must name a label column .*; df\['score'\] is continuous"):
+        group_kfold(df.assign(score=[0.1, 0.7, 0.35, 0.9]), n_splits=2, stratify="score")
 
 
 @pytest.mark.parametrize("test_size", [0.1, 0.3, 0.5, 0.7, 0.8])
@@ -408,6 +416,10 @@ def test_point_in_time_join_accepts_unusual_but_valid_input():
     # string keys against categorical keys, and an empty label frame
     as_text = point_in_time_join(labels.astype({"user_id": str}), features.astype({"user_id": str}).astype({"user_id": "category"}))
     np.testing.assert_array_equal(as_text["x"].to_numpy(), expected["x"].to_numpy())
+    # integer keys held as categories or as Python objects match the integer keys of the log
+    for keys in (labels["user_id"].astype("category"), labels["user_id"].astype(object)):
+        got = point_in_time_join(labels.assign(user_id=keys), features)
+        np.testing.assert_array_equal(got["x"].to_numpy(), expected["x"].to_numpy())
     empty = point_in_time_join(labels.iloc[:0], features)
     assert len(empty) == 0 and list(empty.columns) == list(expected.columns)
 
@@ -418,6 +430,20 @@ def test_point_in_time_join_suffixes_a_column_both_frames_have():
     out = point_in_time_join(labels, features, feature_time="timestamp")
     assert list(out.columns) == ["user_id", "timestamp", "timestamp_feature", "x"]
     assert out["x"].tolist() == [1.0] and naive_latest_join(labels, features, feature_time="timestamp")["x"].tolist() == [2.0]
+
+
+@pytest.mark.parametrize("join", [point_in_time_join, naive_latest_join])
+def test_joins_refuse_a_suffixed_name_that_would_overwrite_a_column(join):
+    labels = pd.DataFrame({"user_id": [1], "timestamp": stamp([5]), "x": [0.0], "x_feature": [9.0]})
+    features = pd.DataFrame({"user_id": [1, 1], "feature_time": stamp([1, 9]), "x": [1.0, 2.0]})
+    with pytest.raises(ValueError, match=r"suffix '_feature' names features\['x'\] 'x_feature' in the result, which is "
+                                         "already the name of a column of labels"):
+        join(labels, features)  # it would overwrite the labels' own x_feature
+    both = features.assign(x_feature=[3.0, 4.0])
+    with pytest.raises(ValueError, match=r"names features\['x_feature'\] 'x_feature' .* or of another column of features"):
+        join(labels.drop(columns="x_feature"), both)  # features' x (suffixed) and x_feature would be one column
+    out = join(labels, features, suffix="_f")
+    assert out["x_feature"].tolist() == [9.0] and list(out.columns)[-1] == "x_f"
 
 
 def test_point_in_time_join_rejects_bad_input():
@@ -439,6 +465,10 @@ def test_point_in_time_join_rejects_bad_input():
         point_in_time_join(labels.assign(user_id=[None]), features)
     with pytest.raises(TypeError, match=r"on must name comparable keys in both frames; got labels\['user_id'\] of dtype"):
         point_in_time_join(labels.assign(user_id=["1"]), features)
+    with pytest.raises(TypeError, match=r"on must name comparable keys .*\(datetime\) and features\['user_id'\] of dtype int64 \(number\)"):
+        point_in_time_join(labels.assign(user_id=stamp([1])), features)  # no date equals a number: nothing would match
+    with pytest.raises(TypeError, match="on must name columns of hashable keys"):
+        naive_latest_join(labels.assign(user_id=pd.Series([[1]], dtype=object)), features.astype({"user_id": object}))
     with pytest.raises(TypeError, match="allow_exact_matches must be True or False; got 1"):
         point_in_time_join(labels, features, allow_exact_matches=1)
     with pytest.raises(TypeError, match="suffix must be a non-empty string; got 3"):
@@ -447,8 +477,10 @@ def test_point_in_time_join_rejects_bad_input():
         naive_latest_join(labels, features, suffix="")
     with pytest.raises(TypeError, match=r"tolerance must be a duration .*; got 5"):
         point_in_time_join(labels, features, tolerance=5)
-    with pytest.raises(TypeError, match=r"labels\['timestamp'\] must have a datetime64 dtype; got str|object"):
+    with pytest.raises(TypeError, match=r"labels\['timestamp'\] \(the label_time column\) must have a datetime64 dtype"):
         point_in_time_join(labels.astype({"timestamp": str}), features)
+    with pytest.raises(TypeError, match=r"features\['x'\] \(the feature_time column\) must have a datetime64 dtype"):
+        naive_latest_join(labels, features, feature_time="x")
     with pytest.raises(ValueError, match=r"features must have unique column names; got repeated \['x'\]"):
         point_in_time_join(labels, pd.concat([features, features[["x"]]], axis=1))
     with pytest.raises(TypeError, match="labels must be a pandas DataFrame"):
@@ -469,6 +501,15 @@ def test_chargeback_log_counts_each_cards_known_chargebacks(world):
     naive = naive_latest_join(labels, log)["chargebacks"].fillna(0)
     own = world["is_fraud"] == 1
     assert (naive[own] >= 1).all() and (pit <= naive).all() and (pit[own] < naive[own]).all()
+
+
+def test_chargeback_log_refuses_a_key_named_like_its_own_columns():
+    df = pd.DataFrame({"chargebacks": [7, 7], "is_fraud": [1, 1], "label_known_at": stamp([1, 2])})
+    with pytest.raises(ValueError, match="key must not be 'feature_time' or 'chargebacks', the log's own columns; "
+                                         "got 'chargebacks'"):
+        chargeback_log(df, key="chargebacks")  # the count would overwrite the key
+    with pytest.raises(ValueError, match="got 'feature_time'"):
+        chargeback_log(df.rename(columns={"chargebacks": "feature_time"}), key="feature_time")
 
 
 # --- the scan ---------------------------------------------------------------------------------------
@@ -547,8 +588,10 @@ def test_scan_rejects_bad_input():
         leakage_scan(pd.concat([X, X[["a"]]], axis=1), y)
     with pytest.raises(ValueError, match=r"X_test must have unique column names; got repeated \['a'\]"):
         leakage_scan(X[["a"]], y, pd.concat([X[["a"]], X[["a"]]], axis=1))
-    with pytest.raises(TypeError, match=r"X_train\['a'\] must have a datetime64 dtype"):
+    with pytest.raises(TypeError, match=r"X_train\['a'\] \(the time column\) must have a datetime64 dtype"):
         leakage_scan(X.assign(b=X["t"]), y, time="a", label_time="b")
+    with pytest.raises(TypeError, match=r"X_train\['a'\] \(the label_time column\) must have a datetime64 dtype"):
+        leakage_scan(X, y, time="t", label_time="a")
     with pytest.raises(ValueError, match="label_time must not be one of the time columns"):
         leakage_scan(X.assign(b=X["t"]), y, time=["t", "b"], label_time="b")
     with pytest.raises(TypeError, match="cv must be an integer; got 2.5"):
@@ -557,6 +600,10 @@ def test_scan_rejects_bad_input():
         leakage_scan(X, y, max_duplicate_share=1.0)
     with pytest.raises(TypeError, match=r"X_train\['c'\] must be numeric, boolean, datetime, categorical or string"):
         leakage_scan(X.assign(c=np.ones(20) * 1j), y)
+    with pytest.raises(TypeError, match=r"X_train\['c'\] must hold numbers, strings or other hashable categories"):
+        leakage_scan(X.assign(c=[[1]] * 20), y)
+    with pytest.raises(TypeError, match=r"X_test\['c'\] must hold numbers, strings or other hashable categories"):
+        leakage_scan(X.assign(c="x"), y, X.assign(c=[[1]] * 20))
     with pytest.raises(TypeError, match="random_state must be an int, a numpy.random.Generator or None"):
         leakage_scan(X, y, random_state="0")
 
@@ -580,3 +627,9 @@ def test_scan_accepts_unusual_but_valid_input():
     assert set(scan.loc[scan["check"] == "predictive_power", "feature"]) == {"copy", "age", "kind", "ok", 7}
     pd.testing.assert_frame_equal(scan, leakage_scan(X, y, X.iloc[:10], time="seen", label_time="label_at", cv=3,
                                                      auc_threshold=0.9, random_state=0))
+    # a categorical column is encoded by its categories, whatever their type (strings, or ints and strings mixed)
+    kinds = {"strings": X["kind"].astype(str),
+             "mixed": X["kind"].map({"a": 1, "b": "b"}).astype(object)}
+    aucs = {name: leakage_scan(X[["copy"]].assign(kind=kind), y, cv=3, random_state=0).set_index("feature").loc["kind", "value"]
+            for name, kind in kinds.items()}
+    assert aucs["strings"] == aucs["mixed"] == scan.set_index("feature").loc["kind", "value"]
