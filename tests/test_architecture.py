@@ -186,3 +186,27 @@ def test_lab_modules_are_named_after_chapters():
     assert names, "mlsys_course.lab has no modules"
     for name in names:
         assert re.fullmatch(r"ch\d\d[ab]?|timing", name), f"lab module {name}: one module per chapter (chNN)"
+
+
+def _estimator_classes():
+    from sklearn.base import BaseEstimator
+
+    found = []
+    for name in CONCEPTS:
+        module = importlib.import_module(f"mlsys_course.{name}")
+        for attr in getattr(module, "__all__", []):
+            obj = getattr(module, attr)
+            if inspect.isclass(obj) and issubclass(obj, BaseEstimator):
+                found.append(obj)
+    return found
+
+
+def test_every_estimator_is_run_through_scikit_learns_checks():
+    """Each estimator, transformer and sampler appears in a parametrize_with_checks call of the tests."""
+    checked = " ".join(
+        p.read_text() for p in (ROOT / "tests").glob("test_*.py") if "parametrize_with_checks(" in p.read_text()
+    )
+    classes = _estimator_classes()
+    assert classes, "no estimator found: the search is broken"
+    missing = [c.__name__ for c in classes if not re.search(rf"\b{c.__name__}\(", checked)]
+    assert not missing, f"estimators not run through parametrize_with_checks: {missing}"
