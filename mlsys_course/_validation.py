@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import get_scorer, get_scorer_names
 
 RandomState = int | np.random.Generator | None
 
@@ -267,6 +266,10 @@ def check_scoring(name: str, value: Any, *, allow_none: bool = True) -> Any:
     >>> check_scoring("scoring", "average_precision")
     make_scorer(average_precision_score, response_method=('decision_function', 'predict_proba'))
     """
+    # scikit-learn is imported here, not at the top: chapter 3's child processes (writers, consumers) import
+    # this module, and sklearn.metrics would add about a second to each one's start.
+    from sklearn.metrics import get_scorer, get_scorer_names
+
     if value is None:
         if not allow_none:
             raise ValueError(f"{name} must be a scorer name such as 'average_precision' or a callable; got None")

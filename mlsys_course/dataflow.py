@@ -12,117 +12,32 @@ the reader learns about new rows only when it asks again.
 that holds its own connection and transaction; :func:`read_database` reads from this process.
 SQLite runs in WAL mode, so the reader never blocks the writer nor waits for it.
 
-The module also holds the small process helpers that :mod:`mlsys_course.service` and
-:mod:`mlsys_course.transport` share: every child process is started with ``sys.executable -m
-mlsys_course.<module>``, stopped by the context that started it (terminate, then kill), stopped at
-interpreter exit as a last resort, and exits by itself if its parent process dies.
-
 Book: Chapter 3, "Modes of Dataflow: Data Passing Through Databases".
 """
 
 from __future__ import annotations
 
 import argparse
-import atexit
 import json
+import numbers
 import os
 import queue
 import re
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import threading
-import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from ._validation import _show, check_real
+import numpy as np
+import pandas as pd
 
-__all__ = ["DatabaseWriter", "database_roundtrip", "read_database", "write_in_process"]
+from ._processes import exit_with_parent, log_tail, spawn, stop
+from ._validation import check_frame, check_real, show
 
-# --- child processes shared by the chapter's modules ---------------------------------------------
-
-_RUNNING: set[subprocess.Popen] = set()
-
-
-def _spawn(module: str, *args: str, stdin: int | None = None, stdout: int | None = None) -> subprocess.Popen:
-    """Start ``python -m <module> <args>`` as a child that exits if this process dies.
-
-    Its stderr goes to an anonymous temporary file (read back by :func:`_log_tail` when it fails),
-    so nothing it prints reaches a notebook's output.
-    """
-    env = dict(os.environ)
-    package_root = str(Path(__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-    log = tempfile.TemporaryFile()
-    command = [sys.executable, "-m", module, *args, "--parent-pid", str(os.getpid())]
-    proc = subprocess.Popen(
-        command, stdin=stdin, stdout=subprocess.DEVNULL if stdout is None else stdout, stderr=log, env=env
-    )
-    proc.log = log  # type: ignore[attr-defined]
-    _RUNNING.add(proc)
-    return proc
-
-
-def _stop(proc: subprocess.Popen, *, grace: float = 0.0, timeout: float = 5.0) -> int:
-    """Stop a child: wait ``grace`` seconds for it to exit by itself, then terminate, then kill."""
-    try:
-        if proc.poll() is None and grace > 0:
-            try:
-                proc.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                pass
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        return proc.returncode
-    finally:
-        for stream in (proc.stdin, proc.stdout):
-            if stream is not None:
-                try:
-                    stream.close()
-                except OSError:
-                    pass
-        proc.log.close()  # type: ignore[attr-defined]
-        _RUNNING.discard(proc)
-
-
-def _log_tail(proc: subprocess.Popen, n_chars: int = 1500) -> str:
-    """The end of what a child wrote to stderr (its traceback when it crashed)."""
-    log = proc.log  # type: ignore[attr-defined]
-    if log.closed:
-        return ""
-    log.seek(0)
-    return log.read().decode("utf-8", "replace")[-n_chars:].strip()
-
-
-@atexit.register
-def _stop_all() -> None:
-    for proc in list(_RUNNING):
-        _stop(proc, timeout=1.0)
-
-
-def _exit_with_parent(parent_pid: int | None, interval: float = 0.5) -> None:
-    """In a child: exit when the parent process is gone (a killed kernel cannot clean up).
-
-    On POSIX an orphan is re-parented, so its parent pid changes; on Windows this check never fires.
-    """
-    if not parent_pid:
-        return
-
-    def watch() -> None:
-        while True:
-            if os.getppid() != parent_pid:
-                os._exit(3)
-            time.sleep(interval)
-
-    threading.Thread(target=watch, daemon=True).start()
-
+__all__ = ["DatabaseWriter", "read_database", "write_in_process"]
 
 # --- the database --------------------------------------------------------------------------------
 
@@ -131,7 +46,7 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 def _check_identifier(name: str, value: Any) -> str:
     if not isinstance(value, str):
-        raise TypeError(f"{name} must be a str; got {_show(value)} of type {type(value).__name__}")
+        raise TypeError(f"{name} must be a str; got {show(value)} of type {type(value).__name__}")
     if not _IDENTIFIER.match(value):
         raise ValueError(f"{name} must be a plain SQL identifier (letters, digits, _; no leading digit); got {value!r}")
     return value
@@ -140,7 +55,7 @@ def _check_identifier(name: str, value: Any) -> str:
 def _check_database(name: str, value: Any, *, must_exist: bool) -> Path:
     if not isinstance(value, (str, os.PathLike)):
         kind = type(value).__name__
-        raise TypeError(f"{name} must be a path (str or os.PathLike); got {_show(value)} of type {kind}")
+        raise TypeError(f"{name} must be a path (str or os.PathLike); got {show(value)} of type {kind}")
     path = Path(value).resolve()
     if not path.parent.is_dir():
         raise ValueError(f"{name} must be a file in an existing directory; got {str(value)!r}")
@@ -151,10 +66,7 @@ def _check_database(name: str, value: Any, *, must_exist: bool) -> Path:
 
 def _columns(df: Any) -> list[tuple[str, str]]:
     """(column, SQLite type) for each column of a frame of integers, floats, booleans and strings."""
-    import pandas as pd
-
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"df must be a pandas DataFrame; got {type(df).__name__}")
+    df = check_frame("df", df, min_rows=0)
     if len(df.columns) == 0:
         raise ValueError("df must have at least one column; got none")
     columns = []
@@ -235,8 +147,8 @@ class DatabaseWriter:
         return self._proc.pid
 
     def __enter__(self) -> DatabaseWriter:
-        self._proc = _spawn("mlsys_course.dataflow", "writer", "--database", str(self.database),
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self._proc = spawn("mlsys_course.dataflow", "writer", "--database", str(self.database),
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         self._lines: queue.Queue = queue.Queue()
         threading.Thread(target=_pump, args=(self._proc.stdout, self._lines), daemon=True).start()
         try:
@@ -257,7 +169,7 @@ class DatabaseWriter:
                     proc.stdin.close()  # end of input: the writer closes its connection and exits
                 except OSError:
                     pass
-            _stop(proc, grace=self.timeout)
+            stop(proc, grace=self.timeout)
 
     def _call(self, command: dict) -> dict:
         proc = self._proc
@@ -273,17 +185,21 @@ class DatabaseWriter:
             line = None
         if line is None:
             proc.wait(timeout=self.timeout)
-            raise RuntimeError(f"the writer process exited with code {proc.returncode}:\n{_log_tail(proc)}")
+            raise RuntimeError(f"the writer process exited with code {proc.returncode}:\n{log_tail(proc)}")
         reply = json.loads(line)
         if not reply["ok"]:
+            if reply.get("bad_input"):
+                raise ValueError(reply["error"])
             raise RuntimeError(f"the writer process failed: {reply['error']}")
         return reply
 
-    def insert(self, table: str, df: Any) -> int:
-        """Insert the rows of ``df`` (not its index) into ``table``, in the open transaction.
+    def insert(self, table: str, df: pd.DataFrame) -> int:
+        """Insert the rows of ``df`` (not its index) into ``table``, by column name, in the open transaction.
 
         The table is created with the frame's columns if missing (integers and booleans as INTEGER,
-        floats as REAL, strings as TEXT). Returns the number of rows inserted.
+        floats as REAL, strings as TEXT). An insert that fails (a column the table lacks, a broken
+        constraint) raises ``ValueError`` and leaves nothing of ``df`` in the transaction. Returns the
+        number of rows inserted.
         """
         table = _check_identifier("table", table)
         columns = _columns(df)
@@ -299,6 +215,31 @@ class DatabaseWriter:
         return self._call({"op": "rollback"})["rows"]
 
 
+def _insert(con: sqlite3.Connection, table: str, columns: list, rows: list) -> dict:
+    """One insert of the writer process, all or nothing (a savepoint inside the open transaction)."""
+    definitions = ", ".join(f'"{c}" {t}' for c, t in columns)
+    con.execute(f'CREATE TABLE IF NOT EXISTS "{table}" ({definitions})')
+    existing = [r[0] for r in con.execute("SELECT name FROM pragma_table_info(?)", (table,))]
+    unknown = [c for c, _ in columns if c not in existing]
+    if unknown:
+        return {"ok": False, "bad_input": True,
+                "error": f"df must have only columns of table {table!r} {existing}; got unknown {unknown}"}
+    names = ", ".join(f'"{c}"' for c, _ in columns)
+    marks = ", ".join("?" * len(columns))
+    con.execute("SAVEPOINT insert_rows")
+    try:
+        con.executemany(f'INSERT INTO "{table}" ({names}) VALUES ({marks})', rows)
+    except sqlite3.Error as error:
+        con.execute("ROLLBACK TO insert_rows")  # nothing of this insert stays in the transaction
+        con.execute("RELEASE insert_rows")
+        if isinstance(error, sqlite3.IntegrityError):
+            return {"ok": False, "bad_input": True,
+                    "error": f"df must satisfy the constraints of table {table!r}; got {error} (nothing of df was inserted)"}
+        raise
+    con.execute("RELEASE insert_rows")
+    return {"ok": True, "rows": len(rows)}
+
+
 def _writer_main(database: str) -> None:
     """The writer process: one JSON command per stdin line, one JSON reply per stdout line."""
     con = sqlite3.connect(database, isolation_level=None)  # autocommit; transactions are explicit
@@ -310,13 +251,8 @@ def _writer_main(database: str) -> None:
             if command["op"] == "insert":
                 if not con.in_transaction:
                     con.execute("BEGIN")
-                table, columns = command["table"], command["columns"]
-                con.execute(f'CREATE TABLE IF NOT EXISTS "{table}" ({", ".join(f"{c} {t}" for c, t in columns)})')
-                names = ", ".join(f'"{c}"' for c, _ in columns)
-                marks = ", ".join("?" * len(columns))
-                con.executemany(f'INSERT INTO "{table}" ({names}) VALUES ({marks})', command["rows"])
-                pending += len(command["rows"])
-                reply: dict = {"ok": True, "rows": len(command["rows"])}
+                reply: dict = _insert(con, command["table"], command["columns"], command["rows"])
+                pending += reply.get("rows", 0)
             elif command["op"] in ("commit", "rollback"):
                 if con.in_transaction:
                     con.execute(command["op"].upper())
@@ -329,7 +265,7 @@ def _writer_main(database: str) -> None:
     con.close()  # an open transaction is rolled back
 
 
-def write_in_process(database: str | os.PathLike, table: str, df: Any, *, timeout: float = 10.0) -> int:
+def write_in_process(database: str | os.PathLike, table: str, df: pd.DataFrame, *, timeout: float = 10.0) -> int:
     """Write a frame into a SQLite table from a separate process, and commit.
 
     Parameters
@@ -340,6 +276,7 @@ def write_in_process(database: str | os.PathLike, table: str, df: Any, *, timeou
         Table name (a plain identifier); created with the frame's columns if missing.
     df : pandas.DataFrame
         Columns of integers, floats, booleans (stored as 0/1) or strings; the index is not written.
+        Rows are inserted by column name, all or nothing.
     timeout : float, default 10.0
         Seconds to wait for the writer process at each step.
 
@@ -356,18 +293,39 @@ def write_in_process(database: str | os.PathLike, table: str, df: Any, *, timeou
     >>> df = pd.DataFrame({"user_id": [1, 2, 3], "country": ["FR", "VN", "US"]})
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     write_in_process(f"{tmp}/app.sqlite3", "users", df)
-    ...     read_database(f"{tmp}/app.sqlite3", "SELECT * FROM users WHERE user_id > 1")
+    ...     read_database(f"{tmp}/app.sqlite3", "SELECT * FROM users WHERE user_id > ?", params=[1])
     3
        user_id country
     0        2      VN
     1        3      US
     """
+    _columns(df)  # refuse a bad frame before starting a process
+    table = _check_identifier("table", table)
     with DatabaseWriter(database, timeout=timeout) as writer:
         writer.insert(table, df)
         return writer.commit()
 
 
-def read_database(database: str | os.PathLike, query: str, *, params: Any = None) -> Any:
+def _check_params(params: Any) -> Any:
+    """Query parameters as plain Python values (numpy scalars unwrapped), a list or a dict."""
+    if params is None:
+        return None
+
+    def plain(name: str, value: Any) -> Any:
+        if isinstance(value, np.generic):
+            value = value.item()
+        if value is not None and not isinstance(value, (str, bytes, numbers.Real)):
+            raise TypeError(f"{name} must be a number, a str, bytes or None; got {show(value)} of type {type(value).__name__}")
+        return value
+
+    if isinstance(params, Mapping):
+        return {k: plain(f"params[{k!r}]", v) for k, v in params.items()}
+    if isinstance(params, (str, bytes)) or not hasattr(params, "__iter__"):
+        raise TypeError(f"params must be a sequence of values (one per ?) or a dict (one per :name); got {show(params)}")
+    return [plain(f"params[{i}]", v) for i, v in enumerate(params)]
+
+
+def read_database(database: str | os.PathLike, query: str, *, params: Any = None) -> pd.DataFrame:
     """Run a query on a SQLite database from this process, through a read-only connection.
 
     Parameters
@@ -376,13 +334,20 @@ def read_database(database: str | os.PathLike, query: str, *, params: Any = None
         An existing SQLite file.
     query : str
         The SQL query; use ``?`` placeholders with ``params`` for values.
-    params : sequence, optional
-        Values for the placeholders.
+    params : sequence or dict, optional
+        Values for the placeholders (numbers, including numpy scalars, strings, bytes or None): a
+        sequence for ``?``, a dict for ``:name``.
 
     Returns
     -------
     pandas.DataFrame
         The result, one column per selected column (INTEGER as int64, REAL as float64, TEXT as str).
+
+    Raises
+    ------
+    ValueError
+        If the query fails (a syntax error, an unknown table, a write on the read-only connection);
+        the message names the query's problem and the tables the database has.
 
     Book: Chapter 3, "Modes of Dataflow: Data Passing Through Databases".
 
@@ -398,74 +363,28 @@ def read_database(database: str | os.PathLike, query: str, *, params: Any = None
        total
     0      5
     """
-    import pandas as pd
-
     path = _check_database("database", database, must_exist=True)
     if not isinstance(query, str):
-        raise TypeError(f"query must be a str; got {_show(query)} of type {type(query).__name__}")
+        raise TypeError(f"query must be a str; got {show(query)} of type {type(query).__name__}")
+    params = _check_params(params)
     con = sqlite3.connect(path.as_uri() + "?mode=ro", uri=True)
     try:
-        return pd.read_sql_query(query, con, params=params)
+        try:
+            return pd.read_sql_query(query, con, params=params)
+        except (pd.errors.DatabaseError, sqlite3.Error) as error:
+            cause = error.__cause__ if isinstance(error.__cause__, sqlite3.Error) else error
+            if isinstance(cause, sqlite3.ProgrammingError) and "binding" in str(cause):
+                raise ValueError(f"params must give one value per placeholder of query; got {show(params)}: {cause}") from None
+            try:
+                tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+                has = f"the database has tables {tables}"
+            except sqlite3.Error:
+                raise ValueError(f"database must be a SQLite file; got {str(database)!r}: {cause}") from None
+            raise ValueError(
+                f"query must run on {path.name} (read-only; {has}); got {show(query)}, which failed: {cause}"
+            ) from None
     finally:
         con.close()
-
-
-def database_roundtrip(
-    df: Any, directory: str | os.PathLike, *, table: str = "rows", timeout: float = 10.0
-) -> tuple[Any, Any]:
-    """Pass a frame from a writer process to this process through a SQLite file, timing each step.
-
-    Parameters
-    ----------
-    df : pandas.DataFrame
-        Columns of integers, floats, booleans or strings.
-    directory : str or os.PathLike
-        An existing directory; the database ``dataflow.sqlite3`` is created (or reused) in it.
-    table : str, default "rows"
-        The table to write; rows are appended if it exists.
-    timeout : float, default 10.0
-        Seconds to wait for the writer process at each step.
-
-    Returns
-    -------
-    frame : pandas.DataFrame
-        Every row of ``table``, read back in this process.
-    timings : pandas.Series
-        Milliseconds spent to ``start_writer`` (the process), ``write_and_commit`` and ``read``.
-
-    Book: Chapter 3, "Modes of Dataflow: Data Passing Through Databases".
-
-    Example
-    -------
-    >>> import pandas as pd, tempfile
-    >>> df = pd.DataFrame({"sensor": ["a", "b"], "reading": [0.5, 1.5]})
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     back, ms = database_roundtrip(df, tmp)
-    >>> back.equals(df), ms.index.tolist()
-    (True, ['start_writer', 'write_and_commit', 'read'])
-    """
-    import pandas as pd
-
-    if not isinstance(directory, (str, os.PathLike)):
-        kind = type(directory).__name__
-        raise TypeError(f"directory must be a path (str or os.PathLike); got {_show(directory)} of type {kind}")
-    if not Path(directory).is_dir():
-        raise ValueError(f"directory must be an existing directory; got {str(directory)!r}")
-    database = Path(directory) / "dataflow.sqlite3"
-    _columns(df)
-    table = _check_identifier("table", table)
-    clock = time.perf_counter
-    t0 = clock()
-    with DatabaseWriter(database, timeout=timeout) as writer:
-        t1 = clock()
-        writer.insert(table, df)
-        writer.commit()
-        t2 = clock()
-    t3 = clock()
-    frame = read_database(database, f'SELECT * FROM "{table}"')
-    t4 = clock()
-    timings = pd.Series({"start_writer": t1 - t0, "write_and_commit": t2 - t1, "read": t4 - t3}, name="ms") * 1e3
-    return frame, timings
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -474,7 +393,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--database", required=True)
     parser.add_argument("--parent-pid", type=int, default=None)
     args = parser.parse_args(argv)
-    _exit_with_parent(args.parent_pid)
+    exit_with_parent(args.parent_pid)
     _writer_main(args.database)
 
 

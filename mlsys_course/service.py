@@ -26,6 +26,10 @@ status, or 500 if the model itself fails; either way the service keeps serving):
 500                       the model raised (the message says what it raised)
 ========================  =================================================================
 
+The clients (:func:`predict`, :func:`send`, :func:`request_latencies`, and the start-up health check)
+never send loopback traffic through a proxy: a proxy configured for the internet must not see, or
+break, requests to a service on this machine.
+
 Book: Chapter 3, "Modes of Dataflow: Data Passing Through Services" (and chapter 7 for serving).
 """
 
@@ -33,19 +37,27 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ipaddress
 import json
 import math
 import os
 import pickle
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from http.client import HTTPException
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
+from urllib.error import HTTPError, URLError
+from urllib.parse import urlsplit
+from urllib.request import OpenerDirector, ProxyHandler, Request, build_opener
 
-from ._validation import _show, check_int, check_real
-from .dataflow import _exit_with_parent, _log_tail, _spawn, _stop
+import numpy as np
+import pandas as pd
+
+from ._processes import exit_with_parent, log_tail, spawn, stop
+from ._validation import check_int, check_real, show
 
 __all__ = ["MAX_BODY_BYTES", "ServiceError", "ServiceHandle", "predict", "request_latencies", "send", "serve_model"]
 
@@ -64,10 +76,11 @@ class ServiceError(RuntimeError):
         self.error = error
 
 
-@dataclass(frozen=True)
-class ServiceHandle:
-    """A running service: its base ``url`` (``http://127.0.0.1:<port>``), ``port``, process ``pid``
-    and the ``features`` each row must have."""
+class ServiceHandle(NamedTuple):
+    """A running service, as :func:`serve_model` yields it (a plain named tuple: a record, not checked).
+
+    Its base ``url`` (``http://127.0.0.1:<port>``), ``port``, process ``pid`` and the ``features`` each
+    row must have."""
 
     url: str
     port: int
@@ -128,24 +141,21 @@ def _parse_rows(body: Any, features: Sequence[str]) -> list[list[float]]:
         for f in features:
             value = row[f]
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                got = f"a JSON {_json_type(value)} ({_show(value)})"
+                got = f"a JSON {_json_type(value)} ({show(value)})"
                 raise _BadRequest(422, f"rows[{i}].{f} must be a number; got {got}")
             try:
                 values.append(float(value))
             except OverflowError:  # an integer beyond float range
                 values.append(math.inf)
             if not math.isfinite(values[-1]):
-                raise _BadRequest(422, f"rows[{i}].{f} must be a finite number; got {_show(value)}")
+                raise _BadRequest(422, f"rows[{i}].{f} must be a finite number; got {show(value)}")
         matrix.append(values)
     return matrix
 
 
 def _predictor(model: Any, features: Sequence[str]):
     """A function from a list of rows to a JSON-ready list of predictions."""
-    import numpy as np
-
     if hasattr(model, "feature_names_in_"):  # fitted on a DataFrame: give it one, with the same columns
-        import pandas as pd
 
         def frame(matrix):
             return pd.DataFrame(matrix, columns=list(features))
@@ -164,110 +174,115 @@ def _predictor(model: Any, features: Sequence[str]):
     return predict_rows
 
 
-def _make_server(model: Any, features: Sequence[str], port: int, max_body_bytes: int):
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-    from urllib.parse import urlsplit
+class _Server(ThreadingHTTPServer):
+    """The HTTP server on 127.0.0.1 around one model."""
 
-    predict_rows = _predictor(model, features)
-    health = {"status": "ok", "model": type(model).__name__, "features": list(features)}
+    def __init__(self, model: Any, features: Sequence[str], port: int, max_body_bytes: int) -> None:
+        self.features = list(features)
+        self.predict_rows = _predictor(model, features)
+        self.health = {"status": "ok", "model": type(model).__name__, "features": list(features)}
+        self.max_body_bytes = max_body_bytes
+        super().__init__(("127.0.0.1", port), _Handler)
 
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "mlsys-course-service/0.1"
 
-        def log_message(self, format: str, *args: Any) -> None:  # no line per request on stderr
+class _Handler(BaseHTTPRequestHandler):
+    """One request: routes, checks and answers (the model and limits live on the server)."""
+
+    server: _Server
+    server_version = "mlsys-course-service/0.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # no line per request on stderr
+        pass
+
+    def _reply(self, status: int, payload: dict, allow: str | None = None) -> None:
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        if allow:
+            self.send_header("Allow", allow)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _discard_body(self) -> None:
+        # Read a (small) body we will not use: closing a socket with unread data resets the
+        # connection, and the client could lose our answer.
+        length = self.headers.get("Content-Length", "0")
+        if length.isdigit() and int(length) <= self.server.max_body_bytes:
+            self.rfile.read(int(length))
+
+    def _drain_and_close(self) -> None:
+        # After answering 413, read the refused body in chunks without keeping it (up to 16 times the
+        # limit, 5 s at most): closing with unread data would reset the connection while a client such
+        # as urllib is still sending, and it would never read the 413. Then close the connection.
+        self.close_connection = True
+        length = int(self.headers.get("Content-Length", "0"))
+        if length > 16 * self.server.max_body_bytes:
+            return
+        self.connection.settimeout(5.0)
+        try:
+            while length > 0:
+                chunk = self.rfile.read(min(length, 1 << 16))
+                if not chunk:
+                    break
+                length -= len(chunk)
+        except OSError:  # the client stopped sending or went away: nothing left to protect
             pass
 
-        def _reply(self, status: int, payload: dict, allow: str | None = None) -> None:
-            body = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            if allow:
-                self.send_header("Allow", allow)
-            self.end_headers()
-            self.wfile.write(body)
+    def _dispatch(self, method: str) -> None:
+        path = urlsplit(self.path).path
+        if path not in _ROUTES:
+            self._discard_body()
+            routes = ", ".join(f"{m} {p}" for p, m in _ROUTES.items())
+            return self._reply(404, {"error": f"no such path {path!r}; this service has {routes}"})
+        if _ROUTES[path] != method:
+            self._discard_body()
+            error = f"method {method} is not allowed on {path}; use {_ROUTES[path]}"
+            return self._reply(405, {"error": error}, allow=_ROUTES[path])
+        try:
+            self._reply(200, self.server.health if path == "/health" else self._predict())
+        except _BadRequest as bad:
+            self._reply(bad.status, {"error": bad.error})
+            if bad.status == 413:
+                self._drain_and_close()
+        except Exception as error:  # the model failed: say so, keep serving
+            self._reply(500, {"error": f"prediction failed: {type(error).__name__}: {error}"})
 
-        def _discard_body(self) -> None:
-            # Read a (small) body we will not use: closing a socket with unread data resets the
-            # connection, and the client could lose our answer.
-            length = self.headers.get("Content-Length", "0")
-            if length.isdigit() and int(length) <= max_body_bytes:
-                self.rfile.read(int(length))
+    def _predict(self) -> dict:
+        length = self.headers.get("Content-Length")
+        if length is None:
+            raise _BadRequest(411, "a Content-Length header is required")
+        if not length.isdigit():
+            raise _BadRequest(400, f"Content-Length must be a non-negative integer; got {length!r}")
+        if int(length) > self.server.max_body_bytes:  # answered at once; the body is drained after the answer
+            raise _BadRequest(413, f"body of {int(length)} bytes exceeds the limit of {self.server.max_body_bytes} bytes")
+        raw = self.rfile.read(int(length))
+        try:
+            body = json.loads(raw, parse_constant=_reject_constant)
+        except ValueError as error:
+            raise _BadRequest(400, f"body is not valid JSON: {error}") from None
+        return {"predictions": self.server.predict_rows(_parse_rows(body, self.server.features))}
 
-        def _drain_and_close(self) -> None:
-            # After answering 413, read the refused body in chunks without keeping it (up to 16 times the
-            # limit, 5 s at most): closing with unread data would reset the connection while a client such
-            # as urllib is still sending, and it would never read the 413. Then close the connection.
-            self.close_connection = True
-            length = int(self.headers.get("Content-Length", "0"))
-            if length > 16 * max_body_bytes:
-                return
-            self.connection.settimeout(5.0)
-            try:
-                while length > 0:
-                    chunk = self.rfile.read(min(length, 1 << 16))
-                    if not chunk:
-                        break
-                    length -= len(chunk)
-            except OSError:  # the client stopped sending or went away: nothing left to protect
-                pass
+    def do_GET(self) -> None:
+        self._dispatch("GET")
 
-        def _dispatch(self, method: str) -> None:
-            path = urlsplit(self.path).path
-            if path not in _ROUTES:
-                self._discard_body()
-                routes = ", ".join(f"{m} {p}" for p, m in _ROUTES.items())
-                return self._reply(404, {"error": f"no such path {path!r}; this service has {routes}"})
-            if _ROUTES[path] != method:
-                self._discard_body()
-                error = f"method {method} is not allowed on {path}; use {_ROUTES[path]}"
-                return self._reply(405, {"error": error}, allow=_ROUTES[path])
-            try:
-                self._reply(200, health if path == "/health" else self._predict())
-            except _BadRequest as bad:
-                self._reply(bad.status, {"error": bad.error})
-                if bad.status == 413:
-                    self._drain_and_close()
-            except Exception as error:  # the model failed: say so, keep serving
-                self._reply(500, {"error": f"prediction failed: {type(error).__name__}: {error}"})
+    def do_POST(self) -> None:
+        self._dispatch("POST")
 
-        def _predict(self) -> dict:
-            length = self.headers.get("Content-Length")
-            if length is None:
-                raise _BadRequest(411, "a Content-Length header is required")
-            if not length.isdigit():
-                raise _BadRequest(400, f"Content-Length must be a non-negative integer; got {length!r}")
-            if int(length) > max_body_bytes:  # answered at once; the body is drained after the answer
-                raise _BadRequest(413, f"body of {int(length)} bytes exceeds the limit of {max_body_bytes} bytes")
-            raw = self.rfile.read(int(length))
-            try:
-                body = json.loads(raw, parse_constant=_reject_constant)
-            except ValueError as error:
-                raise _BadRequest(400, f"body is not valid JSON: {error}") from None
-            return {"predictions": predict_rows(_parse_rows(body, features))}
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
 
-        def do_GET(self) -> None:
-            self._dispatch("GET")
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
 
-        def do_POST(self) -> None:
-            self._dispatch("POST")
-
-        def do_PUT(self) -> None:
-            self._dispatch("PUT")
-
-        def do_DELETE(self) -> None:
-            self._dispatch("DELETE")
-
-        def do_PATCH(self) -> None:
-            self._dispatch("PATCH")
-
-    return ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    def do_PATCH(self) -> None:
+        self._dispatch("PATCH")
 
 
 def _serve_main(model_path: str, port_file: str, port: int, max_body_bytes: int) -> None:
     with open(model_path, "rb") as f:
         saved = pickle.load(f)
-    server = _make_server(saved["model"], saved["features"], port, max_body_bytes)
+    server = _Server(saved["model"], saved["features"], port, max_body_bytes)
     tmp = port_file + ".tmp"
     Path(tmp).write_text(str(server.server_address[1]))
     os.replace(tmp, port_file)  # atomic: the parent never reads half a number
@@ -283,11 +298,12 @@ def _check_features(model: Any, feature_names: Any) -> tuple[str, ...]:
         if fitted_names is None:
             raise ValueError("feature_names is required when the model was not fitted on a DataFrame; got None")
         return tuple(str(f) for f in fitted_names)
-    if isinstance(feature_names, str) or not isinstance(feature_names, Sequence):
-        raise TypeError(f"feature_names must be a sequence of str; got {_show(feature_names)}")
+    if isinstance(feature_names, (str, bytes, Mapping)) or not hasattr(feature_names, "__iter__"):
+        raise TypeError(f"feature_names must be a sequence of str (list, tuple or array); got {show(feature_names)}")
     names = tuple(feature_names)
     if not names or not all(isinstance(f, str) for f in names) or len(set(names)) != len(names):
-        raise ValueError(f"feature_names must be distinct strings, at least one; got {_show(list(names))}")
+        raise ValueError(f"feature_names must be distinct strings, at least one; got {show(list(names))}")
+    names = tuple(str(f) for f in names)  # numpy.str_ -> str
     if fitted_names is not None and list(names) != list(fitted_names):
         raise ValueError(
             f"feature_names must match the model's feature_names_in_ {list(fitted_names)}; got {list(names)}"
@@ -298,21 +314,33 @@ def _check_features(model: Any, feature_names: Any) -> tuple[str, ...]:
     return names
 
 
-def _wait_until_serving(proc: Any, port_file: Path, deadline: float) -> int:
-    from urllib.request import urlopen
+# Loopback traffic never goes through a proxy: an http_proxy meant for the internet must not see (or
+# break) requests to a service on this machine. Other hosts get the environment's proxy settings.
+_DIRECT = build_opener(ProxyHandler({}))
 
+
+def _opener(url: str) -> OpenerDirector:
+    host = urlsplit(url).hostname or ""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    return _DIRECT if loopback else build_opener()
+
+
+def _wait_until_serving(proc: Any, port_file: Path, deadline: float) -> int:
     while True:
         if proc.poll() is not None:
-            raise RuntimeError(f"the service process exited with code {proc.returncode}:\n{_log_tail(proc)}")
+            raise RuntimeError(f"the service process exited with code {proc.returncode}:\n{log_tail(proc)}")
         if time.monotonic() > deadline:
             raise TimeoutError("the service did not answer GET /health in time")
         if port_file.exists():
             port = int(port_file.read_text())
             try:
-                with urlopen(f"http://127.0.0.1:{port}/health", timeout=1.0) as response:
+                with _DIRECT.open(f"http://127.0.0.1:{port}/health", timeout=1.0) as response:
                     if response.status == 200:
                         return port
-            except OSError:
+            except (OSError, HTTPException):
                 pass
         time.sleep(0.02)
 
@@ -322,7 +350,7 @@ def serve_model(
     model: Any,
     *,
     feature_names: Sequence[str] | None = None,
-    port: int | None = None,
+    port: int = 0,
     timeout: float = 10.0,
     max_body_bytes: int = MAX_BODY_BYTES,
 ) -> Iterator[ServiceHandle]:
@@ -331,7 +359,8 @@ def serve_model(
     The model is pickled into a temporary directory, ``python -m mlsys_course.service`` loads it and
     serves ``GET /health`` and ``POST /predict`` (see the module docstring for the contract). The
     context waits until ``/health`` answers, and on exit always stops the process (terminate, then
-    kill), also when the code inside the ``with`` raises.
+    kill), also when the code inside the ``with`` raises. Requests to the service from this package
+    never go through a proxy (``http_proxy`` and the like are ignored for loopback addresses).
 
     Parameters
     ----------
@@ -341,8 +370,8 @@ def serve_model(
     feature_names : sequence of str, optional
         The fields each row must have, in the model's input order. Defaults to the model's
         ``feature_names_in_`` (when it was fitted on a DataFrame), which it must equal if given.
-    port : int, optional
-        Port to bind; by default the operating system picks a free one.
+    port : int, default 0
+        Port to bind on 127.0.0.1; 0 lets the operating system pick a free one.
     timeout : float, default 10.0
         Seconds to wait for the service to answer its first health check (start-up imports
         scikit-learn, about a second).
@@ -371,32 +400,65 @@ def serve_model(
     if not hasattr(model, "predict"):
         raise TypeError(f"model must be a fitted estimator with a predict method; got {type(model).__name__}")
     names = _check_features(model, feature_names)
-    if port is not None:
-        port = check_int("port", port, minimum=1, maximum=65535)
+    port = check_int("port", port, minimum=0, maximum=65535)
     timeout = check_real("timeout", timeout, low=0.0, low_open=True)
     max_body_bytes = check_int("max_body_bytes", max_body_bytes, minimum=1)
     with tempfile.TemporaryDirectory(prefix="mlsys-service-") as tmp:
         model_path, port_file = Path(tmp) / "model.pkl", Path(tmp) / "port"
-        with open(model_path, "wb") as f:
-            pickle.dump({"model": model, "features": names}, f)
-        proc = _spawn(
+        try:
+            payload = pickle.dumps({"model": model, "features": names})
+        except (pickle.PicklingError, TypeError, AttributeError) as error:
+            raise TypeError(f"model must pickle, to reach the service process; got {type(model).__name__}: {error}") from None
+        model_path.write_bytes(payload)
+        proc = spawn(
             "mlsys_course.service", "--model", str(model_path), "--port-file", str(port_file),
-            "--port", str(port or 0), "--max-body-bytes", str(max_body_bytes),
+            "--port", str(port), "--max-body-bytes", str(max_body_bytes),
         )  # fmt: skip
         try:
             bound = _wait_until_serving(proc, port_file, time.monotonic() + timeout)
             yield ServiceHandle(url=f"http://127.0.0.1:{bound}", port=bound, pid=proc.pid, features=names)
         finally:
-            _stop(proc)
+            stop(proc)
 
 
 # --- clients ------------------------------------------------------------------------------------
 
+_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
+
 
 def _check_url(url: Any) -> str:
+    example = "such as 'http://127.0.0.1:8000'"
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        raise ValueError(f"url must be the service's base URL, such as 'http://127.0.0.1:8000'; got {_show(url)}")
+        raise ValueError(f"url must be the service's base URL, {example}; got {show(url)}")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError as error:
+        raise ValueError(f"url must be the service's base URL, {example}; got {url!r}: {error}") from None
+    if not parts.hostname:
+        raise ValueError(f"url must be the service's base URL, {example}; got {url!r}, which names no host")
     return url.rstrip("/")
+
+
+def _json_value(value: Any) -> Any:
+    """``json.dumps``'s fallback: numpy scalars and arrays become Python numbers and lists."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"a value of type {type(value).__name__} ({show(value)}) is not JSON")
+
+
+def _decode(raw: bytes, where: str, status: int) -> dict:
+    try:
+        answer = json.loads(raw)
+    except ValueError:
+        raise ValueError(
+            f"url must point to a JSON service; {where} answered HTTP {status} with {show(raw[:200])}"
+        ) from None
+    if not isinstance(answer, dict):
+        raise ValueError(f"url must point to a JSON service; {where} answered HTTP {status} with {show(answer)}")
+    return answer
 
 
 def send(
@@ -404,16 +466,20 @@ def send(
 ) -> tuple[int, dict]:
     """Send one raw request and return the status and the JSON answer, whatever the status.
 
+    A request to a loopback address (127.0.0.0/8, ::1, localhost) never goes through a proxy, whatever
+    ``http_proxy`` and the like say; requests to other hosts follow the environment's proxy settings.
+
     Parameters
     ----------
     url : str
         The service's base URL (``ServiceHandle.url``).
     path : str, default "/predict"
-        The path to request.
-    method : str, default "POST"
+        The path to request, starting with "/".
+    method : {"GET", "POST", "PUT", "DELETE", "PATCH"}, default "POST"
         The HTTP method.
     body : dict, list, str or bytes, optional
-        A dict or list is sent as JSON; str and bytes are sent as they are (to send malformed JSON).
+        A dict or list is sent as JSON (numpy numbers become JSON numbers); str and bytes are sent as
+        they are (to send malformed JSON).
     timeout : float, default 5.0
         Seconds to wait for the answer.
 
@@ -423,6 +489,15 @@ def send(
         The HTTP status.
     answer : dict
         The decoded JSON answer (``{"error": ...}`` for an error).
+
+    Raises
+    ------
+    ConnectionError
+        If nothing answers at ``url`` (the service is not running, or the host is unreachable).
+    TimeoutError
+        If no answer came within ``timeout``.
+    ValueError
+        If the answer is not a JSON object (``url`` points to something else than this service).
 
     Book: Chapter 3, "Modes of Dataflow: Data Passing Through Services".
 
@@ -438,36 +513,58 @@ def send(
     (422, {'error': "rows[0].x must be a number; got a JSON string ('one')"})
     (200, {'predictions': [4.0]})
     """
-    from urllib.error import HTTPError
-    from urllib.request import Request, urlopen
-
     url = _check_url(url)
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise ValueError(f"path must be a str starting with '/', such as '/predict'; got {show(path)}")
+    if not isinstance(method, str) or method.upper() not in _METHODS:
+        raise ValueError(f"method must be one of {', '.join(map(repr, _METHODS))}; got {show(method)}")
     if isinstance(body, (dict, list)):
-        body = json.dumps(body)
+        try:
+            body = json.dumps(body, default=_json_value)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"body must hold only JSON values (numbers, strings, lists, dicts); {error}") from None
     if isinstance(body, str):
         body = body.encode()
     if body is not None and not isinstance(body, bytes):
         raise TypeError(f"body must be a dict, list, str, bytes or None; got {type(body).__name__}")
     timeout = check_real("timeout", timeout, low=0.0, low_open=True)
-    request = Request(url + path, data=body, method=method, headers={"Content-Type": "application/json"})
+    where = f"{method.upper()} {url + path}"
+    request = Request(url + path, data=body, method=method.upper(), headers={"Content-Type": "application/json"})
     try:
-        with urlopen(request, timeout=timeout) as response:
-            return response.status, json.loads(response.read())
+        with _opener(url).open(request, timeout=timeout) as response:
+            return response.status, _decode(response.read(), where, response.status)
     except HTTPError as error:
         with error:
-            return error.code, json.loads(error.read())
+            return error.code, _decode(error.read(), where, error.code)
+    except TimeoutError:
+        raise TimeoutError(f"{where} got no answer within {timeout} s") from None
+    except URLError as error:
+        if isinstance(error.reason, TimeoutError):
+            raise TimeoutError(f"{where} got no answer within {timeout} s") from None
+        raise ConnectionError(
+            f"no service answers at {url} ({error.reason}); is it running? serve_model(...) yields its url"
+        ) from None
+    except (HTTPException, ConnectionError) as error:
+        raise ConnectionError(f"{where}: the connection failed ({type(error).__name__}: {error})") from None
 
 
 def _as_records(rows: Any) -> list[dict]:
-    import pandas as pd
-
+    """The rows as a non-empty list of dicts."""
     if isinstance(rows, pd.DataFrame):
+        if len(rows) == 0:
+            raise ValueError("rows must have at least one row; got an empty DataFrame")
         return rows.to_dict(orient="records")
-    if isinstance(rows, dict):
-        return [rows]
-    if isinstance(rows, list) and rows and all(isinstance(r, dict) for r in rows):
-        return rows
-    raise TypeError(f"rows must be a DataFrame, a dict (one row) or a non-empty list of dicts; got {_show(rows)}")
+    if isinstance(rows, pd.Series):  # one row, e.g. df.iloc[0]
+        return [rows.to_dict()]
+    if isinstance(rows, Mapping):
+        return [dict(rows)]
+    if isinstance(rows, (list, tuple)) and rows and all(isinstance(r, Mapping) for r in rows):
+        return [dict(r) for r in rows]
+    if isinstance(rows, (list, tuple)) and not rows:
+        raise ValueError("rows must have at least one row; got an empty list")
+    raise TypeError(
+        f"rows must be a DataFrame, a Series or dict (one row) or a non-empty list of dicts; got {show(rows)}"
+    )
 
 
 def predict(url: str, rows: Any, *, timeout: float = 5.0) -> list:
@@ -477,8 +574,9 @@ def predict(url: str, rows: Any, *, timeout: float = 5.0) -> list:
     ----------
     url : str
         The service's base URL (``ServiceHandle.url``).
-    rows : pandas.DataFrame, dict or list of dict
-        The rows, each with every feature of the model.
+    rows : pandas.DataFrame, pandas.Series, dict or list of dict
+        The rows, each with every feature of the model (numbers; numpy scalars are fine). A Series
+        or a dict is one row.
     timeout : float, default 5.0
         Seconds to wait for the answer.
 
@@ -506,16 +604,17 @@ def predict(url: str, rows: Any, *, timeout: float = 5.0) -> list:
     [0.0, 0.0, 1.0, 1.0]
     [1.0]
     """
-    body = json.dumps({"rows": _as_records(rows)})
-    status, answer = send(url, "/predict", body=body, timeout=timeout)
+    status, answer = send(url, "/predict", body={"rows": _as_records(rows)}, timeout=timeout)
     if status != 200:
         raise ServiceError(status, answer.get("error", str(answer)))
+    if not isinstance(answer.get("predictions"), list):
+        raise ValueError(f"url must point to a prediction service; POST {url}/predict answered {show(answer)}")
     return answer["predictions"]
 
 
 def request_latencies(
     url: str, rows: Any, *, n_requests: int = 200, batch_size: int = 1, warmup: int = 5, timeout: float = 5.0
-) -> Any:
+) -> np.ndarray:
     """Send requests one after another and time each, from sending to a decoded answer.
 
     Request ``i`` carries ``batch_size`` consecutive rows, cycling through ``rows``. Each request
@@ -526,13 +625,13 @@ def request_latencies(
     url : str
         The service's base URL.
     rows : pandas.DataFrame or list of dict
-        The rows to send.
+        The rows to send, at least one.
     n_requests : int, default 200
-        Timed requests (>= 1).
+        Timed requests, in [1, 1_000_000].
     batch_size : int, default 1
-        Rows per request (>= 1).
+        Rows per request, in [1, 100_000] (the service refuses bodies above its ``max_body_bytes``).
     warmup : int, default 5
-        Untimed requests sent first (>= 0).
+        Untimed requests sent first, in [0, 1_000_000].
     timeout : float, default 5.0
         Seconds to wait for each answer.
 
@@ -553,12 +652,10 @@ def request_latencies(
     >>> ms.shape, bool((ms > 0).all())
     ((20,), True)
     """
-    import numpy as np
-
     records = _as_records(rows)
-    n_requests = check_int("n_requests", n_requests, minimum=1)
-    batch_size = check_int("batch_size", batch_size, minimum=1)
-    warmup = check_int("warmup", warmup, minimum=0)
+    n_requests = check_int("n_requests", n_requests, minimum=1, maximum=1_000_000)
+    batch_size = check_int("batch_size", batch_size, minimum=1, maximum=100_000)
+    warmup = check_int("warmup", warmup, minimum=0, maximum=1_000_000)
     clock = time.perf_counter_ns
     out = np.empty(n_requests, dtype=np.int64)
     for i in range(-warmup, n_requests):
@@ -579,7 +676,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-body-bytes", type=int, default=MAX_BODY_BYTES)
     parser.add_argument("--parent-pid", type=int, default=None)
     args = parser.parse_args(argv)
-    _exit_with_parent(args.parent_pid)
+    exit_with_parent(args.parent_pid)
     _serve_main(args.model, args.port_file, args.port, args.max_body_bytes)
 
 

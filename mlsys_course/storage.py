@@ -8,16 +8,21 @@ store built for transactions, and DuckDB, an embedded column store built for ana
    foreign keys, and as one JSON document per order (customer embedded, items nested).
    :func:`fetch_order` (one document read versus a four-table join) and :func:`revenue_by_product`
    (a join and GROUP BY versus parsing and unnesting every document) answer each query from either
-   model, with identical answers; :func:`model_benchmark` times them.
-2. **Storage engines.** :func:`engine_benchmark` times point lookups, single-row inserts (one
-   commit each) and a scan-and-aggregate on the same table in SQLite and in DuckDB;
-   :func:`scan_scaling` times the aggregate against table size, to find where the column store
-   starts to win. :func:`load_table`, :func:`point_lookup`, :func:`insert_rows` and
-   :func:`aggregate` are the building blocks.
+   model, with identical answers.
+2. **Storage engines.** :func:`load_table` bulk-loads a frame into SQLite or DuckDB;
+   :func:`point_lookup` (read one row by key), :func:`insert_rows` (write rows, by column name, in one
+   transaction) and :func:`aggregate` (scan and group) are the transactional and analytical patterns.
+   :func:`connect` opens either engine's file the way they all do.
 3. **ETL or ELT.** :func:`etl` transforms raw records in Python and loads only the clean rows;
    :func:`elt` loads the raw JSON records as they are, then transforms them with SQL
-   (:func:`transform_sql`) over the whole raw history. :func:`schema_change` replays an upstream
-   schema change (a renamed or an added field) through both.
+   (:func:`transform_sql`) over the whole raw history. :func:`make_raw_events` and
+   :func:`change_schema` make raw events and replay an upstream schema change.
+
+Safety rules every function here follows: table and column names are checked against the database's
+schema before they are quoted into SQL (a typo is an error naming what exists, never an empty or a
+constant result); writes go by column name, all or nothing; DuckDB never loads or downloads an
+extension by itself (no network at run time); the engines' own exceptions come back as ``ValueError``
+naming the argument, what was asked and what exists.
 
 Book: Chapter 3, "Data Models" (Relational Model, NoSQL: Document Model) and "Data Storage Engines
 and Processing" (Transactional and Analytical Processing; ETL: Extract, Transform, and Load).
@@ -28,30 +33,51 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 
-from ._validation import RandomState, _show, check_choice, check_int, check_probability, check_random_state
+from ._validation import RandomState, check_choice, check_frame, check_int, check_probability, check_random_state, show
 from .datasets import CATEGORIES, COUNTRIES
-from .formats import _best_time, _check_directory, _check_frame
 
 __all__ = [
+    "ENGINES", "connect",
     "ORDER_SQL", "REVENUE_SQL", "make_orders", "orders_as_documents", "load_orders", "fetch_order",
-    "revenue_by_product", "model_benchmark",
-    "ENGINES", "load_table", "point_lookup", "insert_rows", "aggregate", "engine_benchmark", "scan_scaling",
-    "FIELDS", "SCHEMA_CHANGES", "make_raw_events", "change_schema", "transform_sql", "etl", "elt", "schema_change",
+    "revenue_by_product",
+    "load_table", "point_lookup", "insert_rows", "aggregate",
+    "FIELDS", "SCHEMA_CHANGES", "make_raw_events", "change_schema", "transform_sql", "etl", "elt",
 ]
 
 PathLike = str | os.PathLike
+
+#: The engines: SQLite (a row store, for transactions) and DuckDB (a column store, for analytics).
+ENGINES = ("sqlite", "duckdb")
+
+# DuckDB never reaches the network: it must not download (autoinstall) or load (autoload) an extension
+# by itself, e.g. the sqlite extension when it is pointed at a SQLite file.
+_DUCKDB_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+_ENGINE_NAMES = {"sqlite": "SQLite", "duckdb": "DuckDB"}
+
+
+# --- paths ---------------------------------------------------------------------------------------------
+def _check_directory(name: str, value: Any) -> str:
+    """An existing directory, given as a str or os.PathLike."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path to an existing directory (str or os.PathLike); got {show(value)}")
+    path = os.fspath(value)
+    if not os.path.isdir(path):
+        raise ValueError(f"{name} must be an existing directory; got {path!r}, which is not a directory")
+    return path
 
 
 def _check_new_file(name: str, value: Any) -> str:
     """A path to a file that does not exist yet, in an existing directory."""
     if not isinstance(value, (str, os.PathLike)):
-        raise TypeError(f"{name} must be a file path (str or os.PathLike); got {_show(value)}")
+        raise TypeError(f"{name} must be a file path (str or os.PathLike); got {show(value)}")
     path = os.fspath(value)
     if os.path.exists(path):
         raise ValueError(f"{name} must be a new file; got {path!r}, which already exists")
@@ -62,29 +88,185 @@ def _check_new_file(name: str, value: Any) -> str:
 def _check_file(name: str, value: Any) -> str:
     """A path to an existing file."""
     if not isinstance(value, (str, os.PathLike)):
-        raise TypeError(f"{name} must be a file path (str or os.PathLike); got {_show(value)}")
+        raise TypeError(f"{name} must be a file path (str or os.PathLike); got {show(value)}")
     path = os.fspath(value)
     if not os.path.isfile(path):
         raise ValueError(f"{name} must be an existing database file; got {path!r}, which does not exist")
     return path
 
 
-def _check_db_path(path: Any) -> str:
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a file path (str or os.PathLike); got {_show(path)}")
-    path = os.fspath(path)
-    _check_directory("the directory of path", os.path.dirname(os.path.abspath(path)))
+def _check_db_path(name: str, value: Any) -> str:
+    """A path to a database file, existing or not, in an existing directory."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a file path (str or os.PathLike); got {show(value)}")
+    path = os.fspath(value)
+    if os.path.isdir(path):
+        raise ValueError(f"{name} must be a database file; got {path!r}, which is a directory")
+    _check_directory(f"the directory of {name}", os.path.dirname(os.path.abspath(path)))
     return path
 
 
+# --- connections, schemas and identifiers ----------------------------------------------------------------
 def _q(name: str) -> str:
-    """A quoted SQL identifier."""
+    """A quoted SQL identifier (only ever applied to names checked against the schema or the frame)."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def _file_engine(path: str) -> str | None:
+    """The engine whose file format ``path`` has, from its header, or None."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError:
+        return None
+    if head == b"SQLite format 3\x00":
+        return "sqlite"
+    return "duckdb" if head[8:12] == b"DUCK" else None
+
+
+def _open(path: str, engine: str, name: str = "path") -> Any:
+    """A connection to ``path`` (SQLite in autocommit mode: transactions are explicit), or a clear ValueError."""
+    try:
+        if engine == "sqlite":
+            con = sqlite3.connect(path, isolation_level=None)
+            try:
+                con.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # reads the header: is it SQLite?
+            except sqlite3.Error:
+                con.close()
+                raise
+            return con
+        return duckdb.connect(path, config=_DUCKDB_CONFIG)
+    except (sqlite3.Error, duckdb.Error) as error:
+        actual = _file_engine(path)
+        why = (f"it is a {_ENGINE_NAMES[actual]} file (use engine={actual!r})" if actual not in (None, engine)
+               else f"{_ENGINE_NAMES[engine]} cannot open it: {str(error).splitlines()[0]}")
+        raise ValueError(
+            f"{name} must be a {_ENGINE_NAMES[engine]} database file (engine={engine!r}); got {str(path)!r}; {why}"
+        ) from None
+
+
+@contextlib.contextmanager
+def connect(path: PathLike, *, engine: str) -> Iterator[Any]:
+    """Open a SQLite or DuckDB database file for the duration of a ``with`` block, then close it.
+
+    SQLite opens in autocommit mode (each statement commits unless inside ``BEGIN ... COMMIT``), like
+    DuckDB. DuckDB opens with extension auto-install and auto-load off, so it never reaches the network:
+    a file it cannot read (a SQLite file, say) is an error at once, not a download.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The database file, in an existing directory; created if missing.
+    engine : {"sqlite", "duckdb"}
+
+    Yields
+    ------
+    sqlite3.Connection or duckdb.DuckDBPyConnection
+        Closed when the block ends (a plain ``sqlite3.Connection`` used in ``with`` would only commit).
+
+    Raises
+    ------
+    ValueError
+        If ``path`` is not a database file of ``engine``.
+
+    Book: Chapter 3, "Data Storage Engines and Processing".
+
+    Example
+    -------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     with connect(os.path.join(tmp, "a.duckdb"), engine="duckdb") as con:
+    ...         con.execute("SELECT current_setting('autoinstall_known_extensions')").fetchall()
+    [(False,)]
+    """
+    check_choice("engine", engine, ENGINES)
+    con = _open(_check_db_path("path", path), engine)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+@contextlib.contextmanager
+def _existing(path: Any, engine: str) -> Iterator[Any]:
+    """A connection to an existing database file."""
+    check_choice("engine", engine, ENGINES)
+    con = _open(_check_file("path", path), engine)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+@contextlib.contextmanager
+def _transaction(con: Any) -> Iterator[None]:
+    """BEGIN ... COMMIT, or ROLLBACK if anything inside raises: all or nothing."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def _tables(con: Any, engine: str) -> list[str]:
+    if engine == "sqlite":
+        sql = "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY name"
+    else:
+        sql = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY table_name"
+    return [r[0] for r in con.execute(sql).fetchall()]
+
+
+def _schema(con: Any, engine: str, table: Any) -> dict[str, str]:
+    """Column name -> declared type of ``table``; a ValueError listing the tables if there is no such table."""
+    if not isinstance(table, str) or not table:
+        raise TypeError(f"table must be a non-empty str; got {show(table)}")
+    if engine == "sqlite":
+        rows = con.execute("SELECT name, type FROM pragma_table_info(?)", (table,)).fetchall()
+    else:
+        rows = con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position", [table]
+        ).fetchall()
+    if not rows:
+        raise ValueError(f"table must be a table of the database; got {table!r}; it has {_tables(con, engine)}")
+    return {name: str(kind).upper() for name, kind in rows}
+
+
+def _check_column(name: str, value: Any, schema: Mapping[str, str], table: str) -> str:
+    """A column name of ``table`` (checked against its schema before it is quoted into SQL)."""
+    if not isinstance(value, str) or value not in schema:
+        raise ValueError(f"{name} must be a column of table {table!r}; got {show(value)}; it has {list(schema)}")
+    return value
+
+
+_NUMERIC_TYPES = ("INT", "REAL", "FLOA", "DOUB", "NUMERIC", "DECIMAL", "BOOL")
+
+
+def _check_numeric(name: str, column: str, schema: Mapping[str, str], table: str) -> None:
+    if not any(part in schema[column] for part in _NUMERIC_TYPES):
+        raise TypeError(
+            f"{name} must name a numeric column of table {table!r}; got {column!r} of type {schema[column]}"
+        )
+
+
+def _check_names(name: str, df: pd.DataFrame) -> None:
+    """Column names of a frame that becomes a table: strings, unique (checked by check_frame)."""
+    bad = [c for c in df.columns if not isinstance(c, str) or not c]
+    if bad:
+        raise ValueError(f"{name} must have non-empty string column names; got {show(bad)}")
+
+
+def _database_error(what: str, error: Exception) -> ValueError:
+    return ValueError(f"{what}; the database refused it: {str(error).splitlines()[0]}")
 
 
 # =====================================================================================================
 # 1. Data models: the same orders, relational and as documents
 # =====================================================================================================
+_MAX_ROWS = 10_000_000  # make_orders' sizes: beyond, the tables no longer fit a laptop's memory
+
 _ORDERS_DDL = """
 CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, name TEXT NOT NULL, country TEXT NOT NULL);
 CREATE TABLE products (product_id INTEGER PRIMARY KEY, name TEXT NOT NULL, category TEXT NOT NULL,
@@ -130,7 +312,7 @@ def make_orders(
     *,
     n_customers: int | None = None,
     n_products: int = 50,
-    random_state: RandomState = 0,
+    random_state: RandomState = None,
 ) -> dict[str, pd.DataFrame]:
     """A small shop's orders as normalized tables: customers, products, orders, order items.
 
@@ -143,13 +325,13 @@ def make_orders(
     Parameters
     ----------
     n_orders : int, default 1_000
-        Number of orders (>= 1).
+        Number of orders, in [1, 10_000_000].
     n_customers : int or None
-        Number of customers (>= 1); None for ``max(1, n_orders // 4)``.
+        Number of customers, in [1, 10_000_000]; None for ``max(1, n_orders // 4)``.
     n_products : int, default 50
-        Number of products (>= 1).
-    random_state : int, numpy.random.Generator or None, default 0
-        Seed.
+        Number of products, in [1, 10_000_000].
+    random_state : int, numpy.random.Generator or None, default None
+        Seed (an int gives the same shop every time).
 
     Returns
     -------
@@ -167,9 +349,10 @@ def make_orders(
     >>> {name: t.shape for name, t in tables.items()}
     {'customers': (25, 3), 'products': (50, 4), 'orders': (100, 3), 'order_items': (269, 5)}
     """
-    n_orders = check_int("n_orders", n_orders, minimum=1)
-    n_customers = max(1, n_orders // 4) if n_customers is None else check_int("n_customers", n_customers, minimum=1)
-    n_products = check_int("n_products", n_products, minimum=1)
+    n_orders = check_int("n_orders", n_orders, minimum=1, maximum=_MAX_ROWS)
+    n_customers = (max(1, n_orders // 4) if n_customers is None
+                   else check_int("n_customers", n_customers, minimum=1, maximum=_MAX_ROWS))
+    n_products = check_int("n_products", n_products, minimum=1, maximum=_MAX_ROWS)
     rng = check_random_state("random_state", random_state)
 
     customers = pd.DataFrame({
@@ -209,8 +392,20 @@ def _check_orders(tables: Any) -> dict[str, pd.DataFrame]:
     for name, columns in _ORDER_COLUMNS.items():
         table = tables.get(name)
         if not isinstance(table, pd.DataFrame) or not set(columns) <= set(table.columns):
-            raise ValueError(f"tables[{name!r}] must be a DataFrame with columns {columns}; got {_show(table)}")
-    return {name: tables[name][columns] for name, columns in _ORDER_COLUMNS.items()}
+            raise ValueError(f"tables[{name!r}] must be a DataFrame with columns {columns}; got {show(table)}")
+    t = {name: tables[name][columns] for name, columns in _ORDER_COLUMNS.items()}
+    for name, key in (("customers", ["customer_id"]), ("products", ["product_id"]), ("orders", ["order_id"]),
+                      ("order_items", ["order_id", "line"])):
+        if t[name].duplicated(key).any():
+            raise ValueError(f"tables[{name!r}] must have unique {', '.join(key)}; got repeated keys")
+    for name, column, parent in (("orders", "customer_id", "customers"), ("order_items", "order_id", "orders"),
+                                 ("order_items", "product_id", "products")):
+        unknown = sorted(set(t[name][column]) - set(t[parent][column]))
+        if unknown:
+            raise ValueError(
+                f"tables[{name!r}] must refer to known {parent}; got {column} {show(unknown)} not in tables[{parent!r}]"
+            )
+    return t
 
 
 def _iso(times: pd.Series) -> list[str]:
@@ -280,7 +475,7 @@ def load_orders(tables: Mapping[str, pd.DataFrame], path: PathLike) -> str:
     Returns
     -------
     str
-        ``path``, for :func:`fetch_order`, :func:`revenue_by_product` and :func:`model_benchmark`.
+        ``path``, for :func:`fetch_order` and :func:`revenue_by_product`.
 
     Book: Chapter 3, "Relational Model" and "Document Model".
 
@@ -293,34 +488,45 @@ def load_orders(tables: Mapping[str, pd.DataFrame], path: PathLike) -> str:
     ...         con.execute("SELECT COUNT(*) FROM order_documents").fetchone()
     (100,)
     """
-    import sqlite3
-
     t = _check_orders(tables)
     documents = orders_as_documents(t)
     path = _check_new_file("path", path)
     t["orders"] = t["orders"].assign(ordered_at=_iso(t["orders"]["ordered_at"]))
-    with contextlib.closing(sqlite3.connect(path)) as con:
-        con.execute("PRAGMA foreign_keys = ON")
-        con.executescript(_ORDERS_DDL)
-        for name, columns in _ORDER_COLUMNS.items():
-            rows = zip(*(t[name][k].tolist() for k in columns))
-            con.executemany(f"INSERT INTO {name} VALUES ({', '.join('?' * len(columns))})", rows)
-        con.executemany("INSERT INTO order_documents VALUES (?, ?)",
-                        ((d["order_id"], json.dumps(d)) for d in documents))
-        con.commit()
+    try:
+        with contextlib.closing(sqlite3.connect(path)) as con:
+            con.execute("PRAGMA foreign_keys = ON")
+            con.executescript(_ORDERS_DDL)
+            for name, columns in _ORDER_COLUMNS.items():
+                rows = zip(*(t[name][k].tolist() for k in columns))
+                con.executemany(f"INSERT INTO {name} VALUES ({', '.join('?' * len(columns))})", rows)
+            con.executemany("INSERT INTO order_documents VALUES (?, ?)",
+                            ((d["order_id"], json.dumps(d, default=_json_value)) for d in documents))
+            con.commit()
+    except (sqlite3.Error, TypeError) as error:  # nothing half-written stays behind
+        os.remove(path)
+        raise ValueError(f"tables must be consistent orders (unique keys, known customers and products): {error}") from None
     return path
 
 
 @contextlib.contextmanager
 def _sqlite(db: Any) -> Iterator[Any]:
-    """An open sqlite3 connection: ``db`` itself, or a connection to the file ``db``, closed after."""
-    import sqlite3
+    """An open sqlite3 connection: ``db`` itself, or a connection to the file ``db``, closed after.
 
+    A database error inside the block becomes a ValueError saying ``db`` is not what :func:`load_orders` wrote.
+    """
     if isinstance(db, sqlite3.Connection):
-        yield db
-        return
-    with contextlib.closing(sqlite3.connect(_check_file("db", db))) as con:
+        con, close = db, False
+    else:
+        con, close = _open(_check_file("db", db), "sqlite", name="db"), True
+    try:
         yield con
+    except sqlite3.Error as error:
+        raise ValueError(
+            f"db must be a database written by load_orders (or a connection to one); the query failed: {error}"
+        ) from None
+    finally:
+        if close:
+            con.close()
 
 
 _MODELS = ("relational", "document")
@@ -426,89 +632,9 @@ def revenue_by_product(db: PathLike | Any, *, model: str) -> pd.DataFrame:
     return pd.DataFrame([(p, *totals[p]) for p in sorted(totals)], columns=columns)
 
 
-def model_benchmark(
-    db: PathLike, *, n_fetches: int = 200, repeat: int = 3, random_state: RandomState = 0
-) -> pd.DataFrame:
-    """Time both queries in both data models on the file written by :func:`load_orders`.
-
-    Parameters
-    ----------
-    db : str or os.PathLike
-        The SQLite file written by :func:`load_orders` (one connection is opened for all queries).
-    n_fetches : int, default 200
-        Orders fetched (>= 1), drawn uniformly with replacement.
-    repeat : int, default 3
-        Each workload is timed ``repeat`` times (>= 1); the best time is kept.
-    random_state : int, numpy.random.Generator or None, default 0
-        Seed for the order ids.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Four rows with columns ``query`` ("fetch one order", "revenue per product"), ``model``
-        ("relational", "document"), ``operations`` (queries run), ``seconds`` (best of ``repeat``,
-        all operations) and ``per_op_ms``.
-
-    Book: Chapter 3, "Data Models".
-
-    Example
-    -------
-    >>> import tempfile
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     db = load_orders(make_orders(100, random_state=0), os.path.join(tmp, "shop.sqlite"))
-    ...     res = model_benchmark(db, n_fetches=10, repeat=1)
-    >>> res[["query", "model", "operations"]]
-                     query       model  operations
-    0      fetch one order  relational          10
-    1      fetch one order    document          10
-    2  revenue per product  relational           1
-    3  revenue per product    document           1
-    """
-    import sqlite3
-
-    path = _check_file("db", db)
-    n_fetches = check_int("n_fetches", n_fetches, minimum=1)
-    repeat = check_int("repeat", repeat, minimum=1)
-    rng = check_random_state("random_state", random_state)
-    rows = []
-    with contextlib.closing(sqlite3.connect(path)) as con:
-        order_ids = [r[0] for r in con.execute("SELECT order_id FROM orders ORDER BY order_id")]
-        picked = rng.choice(order_ids, size=n_fetches).tolist()
-        for model in _MODELS:
-            seconds = _best_time(lambda: [fetch_order(con, i, model=model) for i in picked], repeat)[0]
-            rows.append(("fetch one order", model, n_fetches, seconds))
-        for model in _MODELS:
-            seconds = _best_time(lambda: revenue_by_product(con, model=model), repeat)[0]
-            rows.append(("revenue per product", model, 1, seconds))
-    out = pd.DataFrame(rows, columns=["query", "model", "operations", "seconds"])
-    out["per_op_ms"] = 1000 * out["seconds"] / out["operations"]
-    return out
-
-
 # =====================================================================================================
 # 2. Storage engines: a row store (SQLite) and a column store (DuckDB)
 # =====================================================================================================
-#: Engines, with the file extension used by :func:`engine_benchmark` and :func:`scan_scaling`.
-ENGINES = ("sqlite", "duckdb")
-
-
-@contextlib.contextmanager
-def _connect(path: str, engine: str) -> Iterator[Any]:
-    """A connection to ``path`` in ``engine``, always closed afterwards."""
-    if engine == "sqlite":
-        import sqlite3
-
-        con = sqlite3.connect(path)
-    else:
-        import duckdb
-
-        con = duckdb.connect(path)
-    try:
-        yield con
-    finally:
-        con.close()
-
-
 def _for_engine(df: pd.DataFrame, engine: str) -> pd.DataFrame:
     """Categoricals become text in both engines; SQLite has no date type, so dates become ISO text."""
     out = df.copy()
@@ -528,15 +654,9 @@ def _rows(df: pd.DataFrame, engine: str) -> list[tuple]:
     return list(zip(*columns))
 
 
-def _check_name(name: str, value: Any) -> str:
-    if not isinstance(value, str) or not value:
-        raise TypeError(f"{name} must be a non-empty string; got {_show(value)}")
-    return value
-
-
 def _check_key(df: pd.DataFrame, key: Any) -> None:
-    if key not in df.columns:
-        raise ValueError(f"key must be a column of df ({_show(list(df.columns))}); got {_show(key)}")
+    if not isinstance(key, str) or key not in df.columns:
+        raise ValueError(f"key must be a column of df; got {show(key)}; df has {show(list(df.columns))}")
     if not pd.api.types.is_integer_dtype(df[key]) or pd.api.types.is_bool_dtype(df[key]) or df[key].duplicated().any():
         raise ValueError(f"key must name an integer column with unique values; got {key!r} of dtype {df[key].dtype}")
 
@@ -551,16 +671,17 @@ def load_table(
 ) -> str:
     """Bulk-load ``df`` into a table of a SQLite or DuckDB file, with ``key`` as primary key.
 
-    The table is replaced if it exists; the file is created if needed. SQLite (a row store): the
-    table is created by ``pandas.io.sql.get_schema`` (an ``INTEGER`` primary key, i.e. the rowid:
-    the rows are stored in key order in a B-tree) and filled by ``executemany``; dates are stored as
-    ISO text. DuckDB (a column store): ``CREATE TABLE ... AS SELECT * FROM`` the frame, read directly
-    from pandas, then ``ALTER TABLE ... ADD PRIMARY KEY``. Categorical columns become text in both.
+    The table is replaced if it exists, in one transaction (a failed load leaves the old table); the file
+    is created if needed. SQLite (a row store): the table is created by ``pandas.io.sql.get_schema`` (an
+    ``INTEGER`` primary key, i.e. the rowid: the rows are stored in key order in a B-tree) and filled by
+    ``executemany``; dates are stored as ISO text. DuckDB (a column store): ``CREATE TABLE ... AS
+    SELECT * FROM`` the frame, read directly from pandas, then ``ALTER TABLE ... ADD PRIMARY KEY``.
+    Categorical columns become text in both.
 
     Parameters
     ----------
     df : pandas.DataFrame
-        The rows; its index is not stored.
+        The rows (at least one), with unique string column names; its index is not stored.
     path : str or os.PathLike
         The database file, in an existing directory.
     engine : {"sqlite", "duckdb"}
@@ -588,34 +709,42 @@ def load_table(
     sqlite [34.21]
     duckdb [34.21]
     """
-    df = _check_frame("df", df)
+    df = check_frame("df", df)
+    _check_names("df", df)
     check_choice("engine", engine, ENGINES)
-    table = _check_name("table", table)
+    if not isinstance(table, str) or not table:
+        raise TypeError(f"table must be a non-empty str; got {show(table)}")
     if key is not None:
         _check_key(df, key)
-    path = _check_db_path(path)
+    path = _check_db_path("path", path)
     frame = df.reset_index(drop=True)
-    with _connect(path, engine) as con:
-        con.execute(f"DROP TABLE IF EXISTS {_q(table)}")
-        if engine == "sqlite":
-            con.execute(pd.io.sql.get_schema(frame, table, keys=key, con=con))
-            con.executemany(f"INSERT INTO {_q(table)} VALUES ({', '.join('?' * frame.shape[1])})", _rows(frame, engine))
-            con.commit()
-        else:
-            con.register("frame_to_load", _for_engine(frame, engine))
-            con.execute(f"CREATE TABLE {_q(table)} AS SELECT * FROM frame_to_load")
-            con.unregister("frame_to_load")
-            if key is not None:
-                con.execute(f"ALTER TABLE {_q(table)} ADD PRIMARY KEY ({_q(key)})")
+    with connect(path, engine=engine) as con:
+        try:
+            with _transaction(con):
+                con.execute(f"DROP TABLE IF EXISTS {_q(table)}")
+                if engine == "sqlite":
+                    con.execute(pd.io.sql.get_schema(frame, table, keys=key, con=con))
+                    marks = ", ".join("?" * frame.shape[1])
+                    con.executemany(f"INSERT INTO {_q(table)} VALUES ({marks})", _rows(frame, engine))
+                else:
+                    con.register("frame_to_load", _for_engine(frame, engine))
+                    con.execute(f"CREATE TABLE {_q(table)} AS SELECT * FROM frame_to_load")
+                    con.unregister("frame_to_load")
+                    if key is not None:
+                        con.execute(f"ALTER TABLE {_q(table)} ADD PRIMARY KEY ({_q(key)})")
+        except (sqlite3.Error, duckdb.Error) as error:
+            raise _database_error(f"df must load into table {table!r} of {path!r}", error) from None
     return path
 
 
-def _frame(cursor_description: Any, rows: list[tuple]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=[d[0] for d in cursor_description])
+def _check_keys(keys: Any) -> list[int]:
+    if isinstance(keys, (str, bytes, Mapping, pd.DataFrame)) or not isinstance(keys, Iterable) or np.ndim(keys) != 1:
+        raise TypeError(f"keys must be a sequence of integer keys (list, range, 1-d array); got {show(keys)}")
+    return [check_int(f"keys[{i}]", k, minimum=-(2**63), maximum=2**63 - 1) for i, k in enumerate(keys)]
 
 
 def point_lookup(
-    path: PathLike, keys: Sequence[int], *, engine: str, table: str = "transactions", key: str = "transaction_id"
+    path: PathLike, keys: Iterable[int], *, engine: str, table: str = "transactions", key: str = "transaction_id"
 ) -> pd.DataFrame:
     """Fetch rows by primary key, one query per key: the OLTP read pattern.
 
@@ -623,11 +752,13 @@ def point_lookup(
     ----------
     path : str or os.PathLike
         A database file written by :func:`load_table`.
-    keys : sequence of int
-        Keys to look up, one ``SELECT * ... WHERE key = ?`` each.
+    keys : iterable of int
+        Keys to look up (a list, a range, a numpy array ...), one ``SELECT * ... WHERE key = ?`` each.
     engine : {"sqlite", "duckdb"}
-    table, key : str
-        Table and key column names.
+    table : str, default "transactions"
+        A table of the database.
+    key : str, default "transaction_id"
+        A column of ``table``: its (integer) key.
 
     Returns
     -------
@@ -635,40 +766,60 @@ def point_lookup(
         The rows found, in the order of ``keys`` (keys not found give no row), with the types the
         engine returns (SQLite: dates as text, booleans as 0/1).
 
+    Raises
+    ------
+    ValueError
+        If ``path`` is not a database of ``engine``, or ``table`` or ``key`` is not in it (the message
+        lists what is).
+
     Book: Chapter 3, "Transactional and Analytical Processing".
 
     Example
     -------
     See :func:`load_table`.
     """
-    path = _check_file("path", path)
     check_choice("engine", engine, ENGINES)
-    keys = [check_int("keys", k) for k in keys]
-    table, key = _check_name("table", table), _check_name("key", key)
-    sql = f"SELECT * FROM {_q(table)} WHERE {_q(key)} = ?"
-    with _connect(path, engine) as con:
-        rows = [row for k in keys for row in con.execute(sql, (k,)).fetchall()]
-        return _frame(con.execute(sql, (None,)).description, rows)  # (no row has a NULL key)
+    keys = _check_keys(keys)
+    with _existing(path, engine) as con:
+        schema = _schema(con, engine, table)
+        key = _check_column("key", key, schema, table)
+        sql = f"SELECT * FROM {_q(table)} WHERE {_q(key)} = ?"
+        rows = [row for k in keys for row in con.execute(sql, [k]).fetchall()]
+        description = con.execute(f"SELECT * FROM {_q(table)} LIMIT 0").description
+    return pd.DataFrame(rows, columns=[d[0] for d in description])
 
 
 def insert_rows(path: PathLike, rows: pd.DataFrame, *, engine: str, table: str = "transactions") -> int:
-    """Insert rows one at a time, each in its own transaction (commit after each): the OLTP write pattern.
+    """Insert rows by column name, all in one transaction: every row is stored, or none is.
+
+    Each column of ``rows`` goes to the table's column of the same name, whatever the order of the
+    frame's columns; table columns the frame lacks get NULL (or their default). If any row breaks a
+    constraint (a key already in the table, a NOT NULL column left empty) or does not fit a column's
+    type, the transaction is rolled back and nothing of the batch is stored.
 
     Parameters
     ----------
     path : str or os.PathLike
         A database file written by :func:`load_table`.
     rows : pandas.DataFrame
-        Rows with the table's columns, in the table's order (e.g. rows of the loaded frame with new keys).
+        Rows whose columns are columns of ``table`` (e.g. rows of the loaded frame with new keys); may
+        be empty.
     engine : {"sqlite", "duckdb"}
     table : str, default "transactions"
+        A table of the database.
 
     Returns
     -------
     int
         The number of rows in the table afterwards.
 
-    Book: Chapter 3, "Transactional and Analytical Processing".
+    Raises
+    ------
+    ValueError
+        If a column of ``rows`` is not a column of ``table``, or the database refuses a row (the
+        message says why; nothing was stored).
+
+    Book: Chapter 3, "Transactional and Analytical Processing" (transactions: all or nothing).
 
     Example
     -------
@@ -678,31 +829,37 @@ def insert_rows(path: PathLike, rows: pd.DataFrame, *, engine: str, table: str =
     >>> new = df.head(5).assign(transaction_id=np.arange(1_000, 1_005))
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     db = load_table(df, os.path.join(tmp, "tx.duckdb"), engine="duckdb")
-    ...     insert_rows(db, new, engine="duckdb")
+    ...     insert_rows(db, new[new.columns[::-1]], engine="duckdb")  # by name: any column order
+    ...     clash = pd.concat([new.assign(transaction_id=np.arange(2_000, 2_005)), new])  # 5 new keys, 5 taken
+    ...     try:
+    ...         insert_rows(db, clash, engine="duckdb")
+    ...     except ValueError as error:
+    ...         print(error)  # doctest: +ELLIPSIS
+    ...     insert_rows(db, clash.head(0), engine="duckdb")  # nothing of the failed batch was stored
+    1005
+    rows must be new rows that fit table 'transactions'; nothing of the 10 rows was stored; ...
     1005
     """
-    path = _check_file("path", path)
     check_choice("engine", engine, ENGINES)
-    rows = _check_frame("rows", rows, min_rows=0)
-    table = _check_name("table", table)
-    with _connect(path, engine) as con:
-        _insert_each(con, table, _rows(rows, engine), engine)
+    rows = check_frame("rows", rows, min_rows=0)
+    with _existing(path, engine) as con:
+        schema = _schema(con, engine, table)
+        unknown = [c for c in rows.columns if not isinstance(c, str) or c not in schema]
+        if unknown:
+            raise ValueError(
+                f"rows must have only columns of table {table!r}; got unknown {show(unknown)}; it has {list(schema)}"
+            )
+        if len(rows) and len(rows.columns):
+            names = ", ".join(_q(c) for c in rows.columns)
+            sql = f"INSERT INTO {_q(table)} ({names}) VALUES ({', '.join('?' * rows.shape[1])})"
+            try:
+                with _transaction(con):
+                    con.executemany(sql, _rows(rows, engine))
+            except (sqlite3.Error, duckdb.Error) as error:
+                raise _database_error(
+                    f"rows must be new rows that fit table {table!r}; nothing of the {len(rows)} rows was stored", error
+                ) from None
         return con.execute(f"SELECT COUNT(*) FROM {_q(table)}").fetchone()[0]
-
-
-def _insert_each(con: Any, table: str, rows: list[tuple], engine: str) -> None:
-    if not rows:
-        return
-    sql = f"INSERT INTO {_q(table)} VALUES ({', '.join('?' * len(rows[0]))})"
-    for row in rows:
-        con.execute(sql, row)
-        if engine == "sqlite":
-            con.commit()  # DuckDB auto-commits every statement outside an explicit transaction
-
-
-def _aggregate_sql(table: str, by: str, value: str) -> str:
-    return (f"SELECT {_q(by)}, COUNT(*) AS n, SUM({_q(value)}) AS total, AVG({_q(value)}) AS mean "
-            f"FROM {_q(table)} GROUP BY {_q(by)} ORDER BY {_q(by)} NULLS LAST")
 
 
 def aggregate(
@@ -716,15 +873,24 @@ def aggregate(
         A database file written by :func:`load_table`.
     engine : {"sqlite", "duckdb"}
     by : str, default "merchant_category"
-        Grouping column; missing values form one group, sorted last.
+        Grouping column of ``table``; missing values form one group, sorted last.
     value : str, default "amount"
-        Numeric column; ``total`` and ``mean`` skip its missing values, ``n`` counts rows.
+        Numeric column of ``table`` (integer, real or boolean); ``total`` and ``mean`` skip its
+        missing values, ``n`` counts rows.
     table : str, default "transactions"
+        A table of the database.
 
     Returns
     -------
     pandas.DataFrame
         Columns ``by``, ``n``, ``total``, ``mean``, sorted by ``by``.
+
+    Raises
+    ------
+    ValueError
+        If ``table``, ``by`` or ``value`` is not in the database (the message lists what is).
+    TypeError
+        If ``value`` is not a numeric column.
 
     Book: Chapter 3, "Transactional and Analytical Processing".
 
@@ -742,202 +908,17 @@ def aggregate(
     2   tablet   84   3233.81  38.50
     3      NaN   56   2333.99  41.68
     """
-    path = _check_file("path", path)
     check_choice("engine", engine, ENGINES)
-    sql = _aggregate_sql(_check_name("table", table), _check_name("by", by), _check_name("value", value))
-    with _connect(path, engine) as con:
-        cursor = con.execute(sql)
-        return _frame(cursor.description, cursor.fetchall())
-
-
-def _check_by_value(df: pd.DataFrame, by: Any, value: Any) -> None:
-    if by not in df.columns:
-        raise ValueError(f"by must be a column of df ({_show(list(df.columns))}); got {_show(by)}")
-    if value not in df.columns:
-        raise ValueError(f"value must be a column of df ({_show(list(df.columns))}); got {_show(value)}")
-    if not pd.api.types.is_numeric_dtype(df[value]) or pd.api.types.is_bool_dtype(df[value]):
-        raise TypeError(f"value must name a numeric column; got {value!r} of dtype {df[value].dtype}")
-
-
-def engine_benchmark(
-    df: pd.DataFrame,
-    directory: PathLike,
-    *,
-    key: str = "transaction_id",
-    by: str = "merchant_category",
-    value: str = "amount",
-    n_lookups: int = 200,
-    n_inserts: int = 100,
-    repeat: int = 3,
-    random_state: RandomState = 0,
-) -> pd.DataFrame:
-    """Time OLTP and OLAP workloads on the same table in SQLite (row store) and DuckDB (column store).
-
-    For each engine, ``df`` is bulk-loaded with :func:`load_table` into ``directory/transactions.<engine>``
-    (replacing the table of a previous run), then, on one open connection:
-
-    - point lookup: ``n_lookups`` single-row ``SELECT * ... WHERE key = ?`` on random keys;
-    - insert + commit: ``n_inserts`` single-row inserts, each its own transaction (copies of random
-      rows with new keys above the largest; each repetition inserts new rows, so the table grows by
-      ``repeat * n_inserts`` rows);
-    - scan + group by: the :func:`aggregate` query over the whole table.
-
-    Parameters
-    ----------
-    df : pandas.DataFrame
-        The table, e.g. ``make_transactions(...)``.
-    directory : str or os.PathLike
-        An existing directory; the only place files are written.
-    key : str, default "transaction_id"
-        Integer column with unique values: the primary key.
-    by, value : str, default "merchant_category", "amount"
-        Grouping column and numeric column of the aggregate.
-    n_lookups, n_inserts : int, default 200, 100
-        Operations per timed repetition (>= 1).
-    repeat : int, default 3
-        Workloads are timed ``repeat`` times (>= 1) and the best time is kept; the load is timed once.
-    random_state : int, numpy.random.Generator or None, default 0
-        Seed for the keys looked up and the rows copied.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Eight rows (engine x workload) with columns ``engine`` ("sqlite", "duckdb"), ``workload``
-        ("bulk load", "point lookup", "insert + commit", "scan + group by"), ``operations`` (rows
-        loaded, or queries), ``seconds`` and ``per_op_ms`` (milliseconds per operation).
-
-    Book: Chapter 3, "Transactional and Analytical Processing" (OLTP versus OLAP).
-
-    Example
-    -------
-    >>> import tempfile
-    >>> from mlsys_course.datasets import make_transactions
-    >>> df = make_transactions(1_000, random_state=0)
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     res = engine_benchmark(df, tmp, n_lookups=5, n_inserts=5, repeat=1)
-    ...     sorted(os.listdir(tmp))
-    ['transactions.duckdb', 'transactions.sqlite']
-    >>> res[["engine", "workload", "operations"]]
-       engine         workload  operations
-    0  sqlite        bulk load        1000
-    1  sqlite     point lookup           5
-    2  sqlite  insert + commit           5
-    3  sqlite  scan + group by           1
-    4  duckdb        bulk load        1000
-    5  duckdb     point lookup           5
-    6  duckdb  insert + commit           5
-    7  duckdb  scan + group by           1
-    """
-    df = _check_frame("df", df)
-    _check_key(df, key)
-    directory = _check_directory("directory", directory)
-    _check_by_value(df, by, value)
-    n_lookups = check_int("n_lookups", n_lookups, minimum=1)
-    n_inserts = check_int("n_inserts", n_inserts, minimum=1)
-    repeat = check_int("repeat", repeat, minimum=1)
-    rng = check_random_state("random_state", random_state)
-
-    lookups = rng.choice(df[key].to_numpy(), size=n_lookups).tolist()
-    new = df.iloc[rng.integers(len(df), size=repeat * n_inserts)].reset_index(drop=True)
-    new[key] = int(df[key].max()) + 1 + np.arange(len(new))
-    lookup_sql = f"SELECT * FROM {_q('transactions')} WHERE {_q(key)} = ?"
-    aggregate_sql = _aggregate_sql("transactions", by, value)
-
-    records = []
-    for engine in ENGINES:
-        path = os.path.join(directory, f"transactions.{engine}")
-        load_s = _best_time(lambda: load_table(df, path, engine=engine, key=key), 1)[0]
-        new_rows = _rows(new, engine)
-        batches = iter([new_rows[i * n_inserts: (i + 1) * n_inserts] for i in range(repeat)])
-        with _connect(path, engine) as con:
-            look_s = _best_time(lambda: [con.execute(lookup_sql, (k,)).fetchall() for k in lookups], repeat)[0]
-            insert_s = _best_time(lambda: _insert_each(con, "transactions", next(batches), engine), repeat)[0]
-            scan_s = _best_time(lambda: con.execute(aggregate_sql).fetchall(), repeat)[0]
-        records += [(engine, "bulk load", len(df), load_s), (engine, "point lookup", n_lookups, look_s),
-                    (engine, "insert + commit", n_inserts, insert_s), (engine, "scan + group by", 1, scan_s)]
-    out = pd.DataFrame(records, columns=["engine", "workload", "operations", "seconds"])
-    out["per_op_ms"] = 1000 * out["seconds"] / out["operations"]
-    return out
-
-
-def scan_scaling(
-    df: pd.DataFrame,
-    directory: PathLike,
-    *,
-    sizes: Sequence[int] | None = None,
-    by: str = "merchant_category",
-    value: str = "amount",
-    repeat: int = 3,
-) -> pd.DataFrame:
-    """Time the scan-and-aggregate against table size in both engines, to see where each wins.
-
-    The first ``max(sizes)`` rows of ``df`` are loaded once per engine into
-    ``directory/scan.<engine>`` (no key), then each size gets its own table of the first ``n`` rows
-    (``CREATE TABLE ... AS SELECT ... LIMIT n``, copied inside the database), and the
-    :func:`aggregate` query is timed on each. A row store reads every whole row; a column store
-    reads only the two columns, but pays a fixed cost per query, so it wins only beyond some size.
-
-    Parameters
-    ----------
-    df : pandas.DataFrame
-        The table.
-    directory : str or os.PathLike
-        An existing directory; the only place files are written.
-    sizes : sequence of int, optional
-        Increasing table sizes in ``[1, len(df)]``. Default: 100, 300, 1000, 3000, ... below
-        ``len(df)``, then ``len(df)``.
-    by, value : str, default "merchant_category", "amount"
-        Grouping column and numeric column of the aggregate.
-    repeat : int, default 3
-        Each query is timed ``repeat`` times (>= 1); the best time is kept.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per (size, engine) with columns ``rows``, ``engine`` and ``seconds``.
-
-    Book: Chapter 3, "Transactional and Analytical Processing".
-
-    Example
-    -------
-    >>> import tempfile
-    >>> from mlsys_course.datasets import make_transactions
-    >>> df = make_transactions(2_000, random_state=0)
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     res = scan_scaling(df, tmp, sizes=[10, 2_000], repeat=1)
-    >>> res[["rows", "engine"]]
-       rows  engine
-    0    10  sqlite
-    1    10  duckdb
-    2  2000  sqlite
-    3  2000  duckdb
-    """
-    df = _check_frame("df", df)
-    directory = _check_directory("directory", directory)
-    _check_by_value(df, by, value)
-    repeat = check_int("repeat", repeat, minimum=1)
-    if sizes is None:
-        grid = [int(m * 10**e) for e in range(2, 10) for m in (1, 3)]
-        sizes = [s for s in grid if s < len(df)] + [len(df)]
-    if isinstance(sizes, str) or not isinstance(sizes, Sequence) or not sizes:
-        raise TypeError(f"sizes must be a non-empty sequence of ints; got {_show(sizes)}")
-    sizes = [check_int("sizes", s, minimum=1, maximum=len(df)) for s in sizes]
-    if any(b <= a for a, b in zip(sizes, sizes[1:])):
-        raise ValueError(f"sizes must be strictly increasing; got {_show(sizes)}")
-
-    records = []
-    for engine in ENGINES:
-        path = os.path.join(directory, f"scan.{engine}")
-        load_table(df.head(sizes[-1]), path, engine=engine, table="all_rows", key=None)
-        with _connect(path, engine) as con:
-            for n in sizes:
-                con.execute(f"DROP TABLE IF EXISTS rows_{n}")
-                con.execute(f"CREATE TABLE rows_{n} AS SELECT * FROM all_rows LIMIT {n}")
-                con.execute("CHECKPOINT") if engine == "duckdb" else con.commit()
-                sql = _aggregate_sql(f"rows_{n}", by, value)
-                records.append((n, engine, _best_time(lambda: con.execute(sql).fetchall(), repeat)[0]))
-    records.sort(key=lambda r: (r[0], ENGINES.index(r[1])))
-    return pd.DataFrame(records, columns=["rows", "engine", "seconds"])
+    with _existing(path, engine) as con:
+        schema = _schema(con, engine, table)
+        by = _check_column("by", by, schema, table)
+        value = _check_column("value", value, schema, table)
+        _check_numeric("value", value, schema, table)
+        cursor = con.execute(
+            f"SELECT {_q(by)}, COUNT(*) AS n, SUM({_q(value)}) AS total, AVG({_q(value)}) AS mean "
+            f"FROM {_q(table)} GROUP BY {_q(by)} ORDER BY {_q(by)} NULLS LAST"
+        )
+        return pd.DataFrame(cursor.fetchall(), columns=[d[0] for d in cursor.description])
 
 
 # =====================================================================================================
@@ -962,7 +943,7 @@ SCHEMA_CHANGES: dict[str, dict[str, tuple[str | tuple[str, ...], str]]] = {
 }
 
 
-def make_raw_events(df: pd.DataFrame, *, bad_share: float = 0.02, random_state: RandomState = 0) -> list[dict]:
+def make_raw_events(df: pd.DataFrame, *, bad_share: float = 0.02, random_state: RandomState = None) -> list[dict]:
     """Transactions as the raw JSON events an upstream service would emit, some of them broken.
 
     Parameters
@@ -973,32 +954,34 @@ def make_raw_events(df: pd.DataFrame, *, bad_share: float = 0.02, random_state: 
     bad_share : float, default 0.02
         Share of events, drawn at random, that are broken in one of four ways (equally likely):
         amount null, amount negative, timestamp unparsable ("not a time"), or ``id`` missing. In [0, 1).
-    random_state : int, numpy.random.Generator or None, default 0
-        Seed.
+    random_state : int, numpy.random.Generator or None, default None
+        Seed (an int gives the same events every time).
 
     Returns
     -------
     list of dict
-        One event per row: ``{"id", "ts" (ISO text), "user", "amount", "fraud"}``, plain Python values.
+        One event per row: ``{"id", "ts" (ISO text), "user", "amount", "fraud"}``, plain Python values
+        (a missing value is None: JSON's null).
 
     Book: Chapter 3, "ETL: Extract, Transform, and Load" (extract: validate and reject malformed data).
 
     Example
     -------
     >>> from mlsys_course.datasets import make_transactions
-    >>> make_raw_events(make_transactions(10, random_state=0))[0]
+    >>> make_raw_events(make_transactions(10, random_state=0), random_state=0)[0]
     {'id': 0, 'ts': '2024-01-16T12:45:37', 'user': 26, 'amount': 30.21, 'fraud': 0}
     """
-    df = _check_frame("df", df, min_rows=0)
+    df = check_frame("df", df, min_rows=0)
     needed = ["transaction_id", "timestamp", "user_id", "amount", "is_fraud"]
     if not set(needed) <= set(df.columns):
-        raise ValueError(f"df must have columns {needed}; got {_show(list(df.columns))}")
+        raise ValueError(f"df must have columns {needed}; got {show(list(df.columns))}")
     bad_share = check_probability("bad_share", bad_share, open_interval=False)
     if bad_share == 1:
         raise ValueError(f"bad_share must be in [0, 1); got {bad_share}")
     rng = check_random_state("random_state", random_state)
-    values = [df["transaction_id"].tolist(), _iso(df["timestamp"]), df["user_id"].tolist(),
-              df["amount"].tolist(), df["is_fraud"].astype(int).tolist()]
+    columns = [df["transaction_id"], df["timestamp"], df["user_id"], df["amount"], df["is_fraud"].astype("Int64")]
+    values = [_iso(c) if i == 1 else c.astype(object).where(c.notna(), None).tolist() for i, c in enumerate(columns)]
+    values[1] = [t if isinstance(t, str) else None for t in values[1]]  # a missing time is null, as JSON has it
     events = [dict(zip(("id", "ts", "user", "amount", "fraud"), v)) for v in zip(*values)]
     broken = np.flatnonzero(rng.random(len(events)) < bad_share)
     for i, how in zip(broken.tolist(), rng.integers(4, size=len(broken)).tolist()):
@@ -1043,31 +1026,56 @@ def change_schema(records: Sequence[Mapping], change: str) -> list[dict]:
     return [{**r, "currency": "USD"} for r in records]
 
 
+def _json_value(value: Any) -> Any:
+    """``json.dumps``'s fallback: numpy scalars and arrays become Python numbers and lists."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
 def _check_records(records: Any) -> list[Mapping]:
-    if isinstance(records, (str, bytes, Mapping)) or not isinstance(records, Sequence):
+    """A list of dicts; any other sequence of dicts (a tuple, a 1-d array of dicts) is accepted too."""
+    if isinstance(records, (str, bytes, Mapping, pd.DataFrame)) or not isinstance(records, Iterable) or np.ndim(records) > 1:
         raise TypeError(f"records must be a list of dicts (raw JSON events); got {type(records).__name__}")
+    records = list(records)
     for r in records:
         if not isinstance(r, Mapping):
-            raise TypeError(f"records must be a list of dicts (raw JSON events); got an element {_show(r)}")
-    return list(records)
+            raise TypeError(f"records must be a list of dicts (raw JSON events); got an element {show(r)}")
+    return records
+
+
+def _as_json(records: list[Mapping]) -> list[str]:
+    """Each record as JSON text (numpy numbers as numbers); a record that is not JSON is refused, naming it."""
+    out = []
+    for i, r in enumerate(records):
+        try:
+            out.append(json.dumps(r, allow_nan=False, default=_json_value))
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                f"records must be JSON events (str keys; strings, finite numbers, booleans, null, lists, dicts); "
+                f"records[{i}] is not: {error}"
+            ) from None
+    return out
 
 
 def _check_fields(fields: Any) -> dict[str, tuple[tuple[str, ...], str]]:
     """``{column: (source or sources, type)}`` with sources as a tuple."""
     if not isinstance(fields, Mapping) or not fields:
         raise TypeError(
-            f"fields must be a dict {{column: (raw field or fields, type)}} like FIELDS; got {_show(fields)}"
+            f"fields must be a dict {{column: (raw field or fields, type)}} like FIELDS; got {show(fields)}"
         )
     out = {}
     for column, spec in fields.items():
         if not isinstance(column, str) or not isinstance(spec, tuple) or len(spec) != 2:
             raise TypeError(
-                f"fields must map a column name to (raw field or fields, type); got {column!r}: {_show(spec)}"
+                f"fields must map a column name to (raw field or fields, type); got {column!r}: {show(spec)}"
             )
         source, kind = spec
         sources = (source,) if isinstance(source, str) else tuple(source)
         if not sources or not all(isinstance(s, str) and s for s in sources):
-            raise TypeError(f"fields[{column!r}] must name one raw field or a tuple of them; got {_show(source)}")
+            raise TypeError(f"fields[{column!r}] must name one raw field or a tuple of them; got {show(source)}")
         check_choice(f"the type of fields[{column!r}]", kind, _TYPES)
         out[column] = (sources, kind)
     missing = {"transaction_id", "timestamp", "amount"} - set(out)
@@ -1118,6 +1126,12 @@ def transform_sql(fields: Mapping = FIELDS, *, source: str = "raw_events") -> st
         for column, (sources, kind) in spec.items()
     ]
     return ("SELECT * FROM (\n  SELECT " + ",\n         ".join(exprs) + f"\n  FROM {_q(source)}\n) WHERE {_VALID_SQL}")
+
+
+def _check_name(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise TypeError(f"{name} must be a non-empty str; got {show(value)}")
+    return value
 
 
 def _json_text(field: str) -> str:
@@ -1199,8 +1213,9 @@ def etl(records: Sequence[Mapping], path: PathLike, *, fields: Mapping = FIELDS)
     schema changed: no field amount for column amount (fields in the batch: amount_usd, fraud, id, ts, user)
     """
     records = _check_records(records)
+    _as_json(records)  # the same events ELT would accept
     spec = _check_fields(fields)
-    path = _check_db_path(path)
+    path = _check_db_path("path", path)
     present = set().union(*(r.keys() for r in records)) if records else set()
     unused = ", ".join(sorted(present - {s for sources, _ in spec.values() for s in sources}))
     error, rejected, batch = "", 0, None
@@ -1214,18 +1229,23 @@ def etl(records: Sequence[Mapping], path: PathLike, *, fields: Mapping = FIELDS)
             batch = pd.DataFrame({c: _cast(_coalesce(raw, sources), kind) for c, (sources, kind) in spec.items()})
             valid = batch["transaction_id"].notna() & batch["timestamp"].notna() & (batch["amount"] > 0)
             rejected, batch = int((~valid).sum()), batch[valid]
-    with _connect(path, "duckdb") as con:
-        columns = ", ".join(f"{_q(c)} {kind}" for c, (_, kind) in spec.items())
-        con.execute(f"CREATE TABLE IF NOT EXISTS transactions_clean ({columns})")
-        existing = {r[0] for r in con.execute("DESCRIBE transactions_clean").fetchall()}
-        for c, (_, kind) in spec.items():
-            if c not in existing:
-                con.execute(f"ALTER TABLE transactions_clean ADD COLUMN {_q(c)} {kind}")
-        if batch is not None:
-            con.register("batch", batch)
-            con.execute("INSERT INTO transactions_clean BY NAME SELECT * FROM batch")
-            con.unregister("batch")
-        clean, complete = _clean_counts(con)
+    with connect(path, engine="duckdb") as con:
+        try:
+            with _transaction(con):
+                columns = ", ".join(f"{_q(c)} {kind}" for c, (_, kind) in spec.items())
+                con.execute(f"CREATE TABLE IF NOT EXISTS transactions_clean ({columns})")
+                existing = {r[0] for r in con.execute("DESCRIBE transactions_clean").fetchall()}
+                for c, (_, kind) in spec.items():
+                    if c not in existing:
+                        con.execute(f"ALTER TABLE transactions_clean ADD COLUMN {_q(c)} {kind}")
+                if batch is not None:
+                    con.register("batch", batch)
+                    con.execute("INSERT INTO transactions_clean BY NAME SELECT * FROM batch")
+                    con.unregister("batch")
+            clean, complete = _clean_counts(con)
+        except duckdb.Error as db_error:
+            what = f"path must be a warehouse whose transactions_clean fits fields ({path!r})"
+            raise _database_error(what, db_error) from None
     return pd.DataFrame([("ETL", len(records), 0, clean, complete, rejected, unused, error)], columns=_REPORT)
 
 
@@ -1274,98 +1294,25 @@ def elt(records: Sequence[Mapping], path: PathLike, *, fields: Mapping = FIELDS)
     0           0         4           2         2
     """
     records = _check_records(records)
+    texts = _as_json(records)
     sql = transform_sql(fields)
     spec = _check_fields(fields)
-    path = _check_db_path(path)
-    with _connect(path, "duckdb") as con:
-        con.execute("CREATE TABLE IF NOT EXISTS raw_events (record JSON)")
-        if records:
-            raw = pd.DataFrame({"record": [json.dumps(r) for r in records]})
-            con.register("batch", raw)
-            con.execute("INSERT INTO raw_events SELECT record::JSON FROM batch")
-            con.unregister("batch")
-        con.execute(f"CREATE OR REPLACE TABLE transactions_clean AS {sql}")
-        raw_rows = con.execute("SELECT COUNT(*) FROM raw_events").fetchone()[0]
-        clean, complete = _clean_counts(con)
-        keys = {k for (k,) in con.execute("SELECT DISTINCT unnest(json_keys(record)) FROM raw_events").fetchall()}
+    path = _check_db_path("path", path)
+    with connect(path, engine="duckdb") as con:
+        try:
+            with _transaction(con):
+                con.execute("CREATE TABLE IF NOT EXISTS raw_events (record JSON)")
+                if records:
+                    con.register("batch", pd.DataFrame({"record": texts}))
+                    con.execute("INSERT INTO raw_events SELECT record::JSON FROM batch")
+                    con.unregister("batch")
+                con.execute(f"CREATE OR REPLACE TABLE transactions_clean AS {sql}")
+            raw_rows = con.execute("SELECT COUNT(*) FROM raw_events").fetchone()[0]
+            clean, complete = _clean_counts(con)
+            keys = {k for (k,) in con.execute("SELECT DISTINCT unnest(json_keys(record)) FROM raw_events").fetchall()}
+        except duckdb.Error as db_error:
+            what = f"path must be a warehouse with a raw_events(record JSON) table ({path!r})"
+            raise _database_error(what, db_error) from None
     unused = ", ".join(sorted(keys - {s for sources, _ in spec.values() for s in sources}))
     report = ("ELT", len(records), raw_rows, clean, complete, raw_rows - clean, unused, "")
     return pd.DataFrame([report], columns=_REPORT)
-
-
-def schema_change(
-    df: pd.DataFrame,
-    directory: PathLike,
-    *,
-    change: str = "rename",
-    bad_share: float = 0.02,
-    random_state: RandomState = 0,
-) -> pd.DataFrame:
-    """Replay an upstream schema change through ETL and ELT, over three daily batches.
-
-    ``df`` becomes raw events (:func:`make_raw_events`), split into three consecutive batches. Day 1:
-    the old schema, both pipelines with ``FIELDS``. Day 2: upstream changes the schema
-    (:func:`change_schema`), pipelines unchanged. Day 3: the new schema again, and both pipelines
-    fixed with ``SCHEMA_CHANGES[change]``. ETL writes ``directory/etl.duckdb``, ELT
-    ``directory/elt.duckdb`` (both replaced if they exist).
-
-    With "rename", ETL refuses day 2 loudly and the batch is lost; ELT stores it raw and rejects its
-    rows silently until the fix, whose re-run over the history recovers them. With "add", ETL drops
-    the new field on day 2 for good; ELT keeps it raw, and the fix exposes it for days 2 and 3.
-
-    Parameters
-    ----------
-    df : pandas.DataFrame
-        Transactions, as for :func:`make_raw_events` (at least 3 rows; 30_000 rows take well under
-        a second).
-    directory : str or os.PathLike
-        An existing directory; the only place files are written.
-    change : {"rename", "add"}, default "rename"
-    bad_share : float, default 0.02
-        Share of broken events, as in :func:`make_raw_events`.
-    random_state : int, numpy.random.Generator or None, default 0
-        Seed for the broken events.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Six rows (day x pipeline) with columns ``day`` (1, 2, 3), ``schema`` ("old" or "new"),
-        ``code`` ("original" or "fixed"), then the report columns of :func:`etl` and :func:`elt`.
-
-    Book: Chapter 3, "ETL: Extract, Transform, and Load".
-
-    Example
-    -------
-    >>> import tempfile
-    >>> from mlsys_course.datasets import make_transactions
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     res = schema_change(make_transactions(3_000, random_state=0), tmp, change="rename")
-    >>> res[["day", "pipeline", "records_in", "raw_rows", "clean_rows", "rejected"]]
-       day pipeline  records_in  raw_rows  clean_rows  rejected
-    0    1      ETL        1000         0         976        24
-    1    1      ELT        1000      1000         976        24
-    2    2      ETL        1000         0         976         0
-    3    2      ELT        1000      2000         976      1024
-    4    3      ETL        1000         0        1958        18
-    5    3      ELT        1000      3000        2930        70
-    """
-    df = _check_frame("df", df, min_rows=3)
-    directory = _check_directory("directory", directory)
-    check_choice("change", change, tuple(SCHEMA_CHANGES))
-    events = make_raw_events(df, bad_share=bad_share, random_state=random_state)
-    days = [events[i[0]: i[-1] + 1] for i in np.array_split(np.arange(len(events)), 3)]
-    paths = {name: os.path.join(directory, f"{name.lower()}.duckdb") for name in ("ETL", "ELT")}
-    for p in paths.values():
-        for leftover in (p, p + ".wal"):
-            if os.path.exists(leftover):
-                os.remove(leftover)
-    plan = [(1, "old", "original", days[0], FIELDS),
-            (2, "new", "original", change_schema(days[1], change), FIELDS),
-            (3, "new", "fixed", change_schema(days[2], change), SCHEMA_CHANGES[change])]
-    reports = []
-    for day, schema, code, batch, fields in plan:
-        for name, pipeline in (("ETL", etl), ("ELT", elt)):
-            report = pipeline(batch, paths[name], fields=fields)
-            reports.append(report.assign(day=day, schema=schema, code=code))
-    out = pd.concat(reports, ignore_index=True)
-    return out[["day", "schema", "code", *_REPORT]]

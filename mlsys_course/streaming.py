@@ -5,7 +5,8 @@ computes it for every row at once (pandas ``groupby().rolling()``, or a SQL wind
 database); a stream processor keeps, per key, the events still in the window and updates the value
 as each event arrives. Both must give the same number for the same row, or the model is trained on
 one feature and served another (train-serving skew). A batch job that runs only every hour serves
-stale values in between: :func:`staleness_report` measures what that costs and what it saves.
+stale values in between: :func:`stale_batch_feature` gives the value such a job serves, so its error can
+be measured against the fresh one.
 
 **The window.** For the event in row ``i`` of key ``k`` at time ``t``, the feature aggregates the
 events of ``k`` in ``(t - window, t]`` (``closed="right"``, the default: an event exactly ``window``
@@ -22,13 +23,23 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections import deque
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 
-from ._validation import _show, check_binary_labels, check_choice, check_duration, check_real
+from ._validation import (
+    check_bool,
+    check_choice,
+    check_column,
+    check_duration,
+    check_frame,
+    check_real,
+    check_timestamp,
+    show,
+)
 
 __all__ = [
     "AGGS",
@@ -36,7 +47,6 @@ __all__ = [
     "ENGINES",
     "WindowCounter",
     "stale_batch_feature",
-    "staleness_report",
     "window_count_batch",
     "window_count_stream",
     "window_query",
@@ -51,7 +61,8 @@ Duration = str | pd.Timedelta | _dt.timedelta | np.timedelta64
 _UNITS = (("D", "DAY", 86_400_000_000_000), ("h", "HOUR", 3_600_000_000_000), ("min", "MINUTE", 60_000_000_000),
           ("s", "SECOND", 1_000_000_000), ("ms", "MILLISECOND", 1_000_000), ("us", "MICROSECOND", 1_000))
 
-
+# DuckDB never reaches the network: no extension is downloaded or loaded behind our back.
+_DUCKDB_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 
 
 def _label(td: pd.Timedelta) -> str:
@@ -62,12 +73,11 @@ def _label(td: pd.Timedelta) -> str:
     return f"{td.value}ns"
 
 
-def _check_frame(df: Any, columns: dict[str, Any]) -> None:
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"df must be a pandas DataFrame; got {_show(df)} of type {type(df).__name__}")
+def _check_events(df: Any, columns: dict[str, Any]) -> pd.DataFrame:
+    df = check_frame("df", df, min_rows=0)
     for arg, column in columns.items():
-        if column not in df.columns:
-            raise ValueError(f"{arg} must name a column of df; got {column!r}; df has {_show(list(df.columns))}")
+        check_column(arg, df, column)
+    return df
 
 
 def _times(df: pd.DataFrame, time: Any) -> np.ndarray:
@@ -102,15 +112,18 @@ def _values(df: pd.DataFrame, agg: str, value: Any) -> np.ndarray:
         return np.ones(len(df))
     col = df[value]
     if pd.api.types.is_bool_dtype(col.dtype) or not pd.api.types.is_numeric_dtype(col.dtype):
-        raise TypeError(f"df[{value!r}] must be numeric to sum it; got dtype {col.dtype}")
+        raise TypeError(f"value must name a numeric column of df to sum it; got df[{value!r}] of dtype {col.dtype}")
     v = col.to_numpy(np.float64, na_value=np.nan)
     if not np.isfinite(v).all():
-        raise ValueError(f"df[{value!r}] must be finite (no NaN or inf); got {int((~np.isfinite(v)).sum())} non-finite")
+        raise ValueError(
+            f"value must name a finite column of df (no NaN or inf); got df[{value!r}] with "
+            f"{int((~np.isfinite(v)).sum())} non-finite"
+        )
     return v
 
 
 def _prepare(df, key, time, window, agg, value, closed):
-    _check_frame(df, {"key": key, "time": time} | ({"value": value} if agg == "sum" else {}))
+    _check_events(df, {"key": key, "time": time} | ({"value": value} if agg == "sum" else {}))
     window = check_duration("window", window)
     check_choice("agg", agg, AGGS)
     check_choice("closed", closed, CLOSED)
@@ -250,29 +263,10 @@ def window_count_batch(
         out = np.empty(len(df))
         out[np.argsort(k, kind="stable")] = grouped
         return _result(out, agg, df, name)
-    import duckdb
-
-    with duckdb.connect() as con:
+    with duckdb.connect(config=_DUCKDB_CONFIG) as con:
         con.register("events", events)
         out = con.sql(window_query(window, agg=agg, closed=closed)).fetchnumpy()["value"]
     return _result(np.asarray(out, dtype=np.float64), agg, df, name)
-
-
-def _check_timestamp(name: str, value: Any) -> int:
-    if not isinstance(value, (str, _dt.date, np.datetime64)):
-        raise TypeError(
-            f"{name} must be a datetime (pandas.Timestamp, datetime.datetime, numpy.datetime64 or an ISO "
-            f"string); got {_show(value)} of type {type(value).__name__}"
-        )
-    try:
-        ts = pd.Timestamp(value)
-    except ValueError:
-        raise ValueError(f"{name} must be a valid time; got {_show(value)}") from None
-    if ts is pd.NaT:
-        raise ValueError(f"{name} must be a valid time; got {_show(value)}")
-    if ts.tzinfo is not None:
-        raise ValueError(f"{name} must be timezone-naive; got {ts} (use .tz_convert(None))")
-    return ts.as_unit("ns").value
 
 
 class WindowCounter:
@@ -331,8 +325,8 @@ class WindowCounter:
             Sum of ``value`` over the key's events in the window (the count when every value is 1).
         """
         if not isinstance(key, Hashable):
-            raise TypeError(f"key must be hashable; got {_show(key)} of type {type(key).__name__}")
-        return self._push(key, _check_timestamp("timestamp", timestamp), check_real("value", value))
+            raise TypeError(f"key must be hashable; got {show(key)} of type {type(key).__name__}")
+        return self._push(key, check_timestamp("timestamp", timestamp).value, check_real("value", value))
 
     def _push(self, key: Hashable, t: int, value: float) -> float:
         if self._now is not None and t < self._now:
@@ -455,8 +449,7 @@ def stale_batch_feature(
     [1, 1, 3, 3]
     """
     refresh = check_duration("refresh", refresh)
-    if not isinstance(include_current, (bool, np.bool_)):
-        raise TypeError(f"include_current must be a bool; got {_show(include_current)}")
+    include_current = check_bool("include_current", include_current)
     window, k, t, v, name = _prepare(df, key, time, window, agg, value, closed)
     name = f"{name}_every_{_label(refresh)}"
     if len(df) == 0:
@@ -471,110 +464,3 @@ def stale_batch_feature(
 
     stale = total_before(r, False) - total_before(r - window.value, closed == "right")
     return _result(stale + (v if include_current else 0.0), agg, df, name)
-
-
-def _jobs(t: np.ndarray, refresh: int, window: int, closed: str) -> tuple[int, int]:
-    """Jobs run from the first row to the last, and rows they scan (each reads its window's events)."""
-    first, last = t[0] // refresh, t[-1] // refresh
-    lo = t // refresh + 1  # jobs strictly after the event ...
-    hi = (t + window) // refresh if closed == "both" else -(-(t + window) // refresh) - 1  # ... while it is in their window
-    return int(last - first + 1), int(np.clip(np.minimum(hi, last) - lo + 1, 0, None).sum())
-
-
-def staleness_report(
-    df: pd.DataFrame,
-    refreshes: Sequence[Duration] = ("1min", "10min", "1h", "1D"),
-    *,
-    key: str = "user_id",
-    time: str = "timestamp",
-    window: Duration = "10min",
-    agg: str = "count",
-    value: str = "amount",
-    closed: str = "right",
-    include_current: bool = True,
-    label: str | None = "is_fraud",
-) -> pd.DataFrame:
-    """Error and cost of serving a batch-refreshed window feature, for several refresh intervals.
-
-    The reference is the fresh per-event value (:func:`window_count_batch`, what a stream processor
-    serves); the stale value is :func:`stale_batch_feature`. A value is wrong when it differs from
-    the fresh one (sums: by more than rounding, ``numpy.isclose`` with ``rtol=1e-9``).
-
-    Parameters
-    ----------
-    df : pandas.DataFrame
-        Events, sorted by ``time`` (non-decreasing), at least one row.
-    refreshes : sequence of durations, default ("1min", "10min", "1h", "1D")
-        Refresh intervals to compare, one report row each (no duplicates).
-    key, time, window, agg, value, closed, include_current
-        As in :func:`stale_batch_feature`.
-    label : str or None, default "is_fraud"
-        0/1 column for ``share_fraud_wrong``; None leaves that column out.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Indexed by ``refresh`` (labels such as ``"1h"``), columns:
-
-        - ``jobs``: batch jobs run from the first row's refresh to the last row's;
-        - ``rows_scanned``: events read by those jobs, each job reading its window's events;
-        - ``stream_updates``: per-event updates of the streaming alternative (``len(df)``);
-        - ``mae``: mean absolute difference, stale vs fresh;
-        - ``share_wrong``: share of rows whose stale value is wrong;
-        - ``share_burst_wrong``: the same among rows with another event of their key in the window
-          (fresh count >= 2), NaN if there is none;
-        - ``share_fraud_wrong``: the same among rows with ``label == 1``, NaN if there is none.
-
-    Book: Chapter 3, "Batch Processing Versus Stream Processing"; Chapter 7, "Batch Prediction
-    Versus Online Prediction" (staleness vs cost).
-
-    Example
-    -------
-    >>> events = pd.DataFrame({
-    ...     "user_id": [1, 1, 1, 1],
-    ...     "timestamp": pd.to_datetime(["00:55", "00:58", "01:02", "01:09"], format="%H:%M"),
-    ...     "is_fraud": [0, 0, 1, 1],
-    ... })
-    >>> report = staleness_report(events, refreshes=["1min", "1h"])
-    >>> report[["jobs", "rows_scanned", "stream_updates", "share_wrong", "share_fraud_wrong"]]
-             jobs  rows_scanned  stream_updates  share_wrong  share_fraud_wrong
-    refresh
-    1min       15            25               4          0.0                0.0
-    1h          2             2               4          0.5                0.5
-    """
-    if isinstance(refreshes, (str, bytes)) or not isinstance(refreshes, Sequence) or len(refreshes) == 0:
-        raise TypeError(f"refreshes must be a non-empty sequence of durations such as ('1min', '1h'); got {_show(refreshes)}")
-    periods = [check_duration(f"refreshes[{i}]", r) for i, r in enumerate(refreshes)]
-    if len(set(periods)) < len(periods):
-        raise ValueError(f"refreshes must not repeat an interval; got {_show(list(refreshes))}")
-    _check_frame(df, {} if label is None else {"label": label})
-    if len(df) == 0:
-        raise ValueError("df must have at least one row; got 0")
-    if label is not None:
-        fraud = check_binary_labels(f"df[{label!r}]", df[label].to_numpy()) == 1
-    common = dict(key=key, time=time, window=window, closed=closed)
-    fresh = window_count_batch(df, agg=agg, value=value, **common)
-    burst = (fresh if agg == "count" else window_count_batch(df, **common)).to_numpy() >= 2
-    fresh = fresh.to_numpy()
-    t = _times(df, time)
-    w = check_duration("window", window).value
-    rows = []
-    for period in periods:
-        stale = stale_batch_feature(
-            df, refresh=period, agg=agg, value=value, include_current=include_current, **common
-        ).to_numpy()
-        wrong = ~np.isclose(stale, fresh, rtol=1e-9, atol=0.0)
-        jobs, scanned = _jobs(t, period.value, w, closed)
-        row = {
-            "refresh": _label(period),
-            "jobs": jobs,
-            "rows_scanned": scanned,
-            "stream_updates": len(df),
-            "mae": float(np.mean(np.abs(stale - fresh))),
-            "share_wrong": float(wrong.mean()),
-            "share_burst_wrong": float(wrong[burst].mean()) if burst.any() else np.nan,
-        }
-        if label is not None:
-            row["share_fraud_wrong"] = float(wrong[fraud].mean()) if fraud.any() else np.nan
-        rows.append(row)
-    return pd.DataFrame(rows).set_index("refresh")

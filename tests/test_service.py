@@ -1,8 +1,10 @@
 import http.client
+import http.server
 import json
 import os
 import re
 import socket
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +14,6 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from mlsys_course import dataflow
 from mlsys_course.service import (
     MAX_BODY_BYTES,
     ServiceError,
@@ -23,9 +24,10 @@ from mlsys_course.service import (
 )
 
 
-from processes import alive, child_pids  # noqa: E402, F401
+from processes import alive
 
-pytestmark = pytest.mark.usefixtures("no_process_left_behind_by_module")
+# Every test runs under the socket guard of conftest.py: only loopback connections are allowed.
+pytestmark = pytest.mark.usefixtures("no_process_left_behind_by_module", "no_network")
 
 
 FEATURES = ["amount", "hour", "is_foreign"]
@@ -291,7 +293,7 @@ def test_serve_model_bad_arguments(model, data):
         (dict(model=numpy_model, feature_names=["a", "b"]), ValueError, r"one name per model input \(3\); got 2"),
         (dict(model=numpy_model, feature_names=["a", "a", "b"]), ValueError, "feature_names must be distinct strings"),
         (dict(model=model, feature_names=["hour", "amount", "is_foreign"]), ValueError, "must match the model's feature_names_in_"),
-        (dict(model=model, port=0), ValueError, "port must be >= 1; got 0"),
+        (dict(model=model, port=-1), ValueError, "port must be >= 0; got -1"),
         (dict(model=model, port=70000), ValueError, "port must be <= 65535; got 70000"),
         (dict(model=model, port="8000"), TypeError, "port must be an integer; got '8000'"),
         (dict(model=model, timeout=0), ValueError, "timeout must be in"),
@@ -306,10 +308,22 @@ def test_serve_model_bad_arguments(model, data):
 def test_client_bad_arguments(service):
     with pytest.raises(ValueError, match="url must be the service's base URL"):
         predict("127.0.0.1:8000", ROW)
-    with pytest.raises(TypeError, match="rows must be a DataFrame, a dict"):
+    with pytest.raises(TypeError, match="rows must be a DataFrame, a Series or dict"):
         predict(service.url, [[1.0, 2.0, 3.0]])
-    with pytest.raises(TypeError, match="rows must be a DataFrame, a dict"):
+    with pytest.raises(ValueError, match="rows must have at least one row; got an empty list"):
         predict(service.url, [])
+    with pytest.raises(ValueError, match="rows must have at least one row; got an empty DataFrame"):
+        request_latencies(service.url, pd.DataFrame(columns=FEATURES))
+    with pytest.raises(ValueError, match="url must be the service's base URL.*names no host"):
+        predict("http://:8000", ROW)
+    with pytest.raises(ValueError, match="url must be the service's base URL.*Port"):
+        predict("http://127.0.0.1:99999", ROW)
+    with pytest.raises(ValueError, match="method must be one of 'GET', 'POST'"):
+        send(service.url, method="BREW")
+    with pytest.raises(ValueError, match="path must be a str starting with '/'"):
+        send(service.url, "predict")
+    with pytest.raises(TypeError, match="body must hold only JSON values"):
+        send(service.url, body={"rows": [{"amount": object()}]})
     with pytest.raises(TypeError, match="body must be a dict, list, str, bytes or None; got int"):
         send(service.url, body=3)
     with pytest.raises(ValueError, match="n_requests must be >= 1; got 0"):
@@ -318,3 +332,112 @@ def test_client_bad_arguments(service):
         request_latencies(service.url, [ROW], batch_size=0)
     with pytest.raises(TypeError, match="warmup must be an integer"):
         request_latencies(service.url, [ROW], warmup=1.5)
+    with pytest.raises(ValueError, match="n_requests must be <= 1000000"):
+        request_latencies(service.url, [ROW], n_requests=10**9)
+
+
+# --- unusual but valid input, proxies, and the client's errors ----------------------------------
+
+
+def test_numpy_scalars_series_tuples_and_arrays_are_valid_rows(service, model, data):
+    X, _ = data
+    local = model.predict_proba(X.iloc[:2])[:, 1]
+    as_numpy = [{k: np.float32(v) if k == "amount" else np.float64(v) for k, v in row.items()}
+                for row in X.iloc[:2].to_dict(orient="records")]
+    float32_local = model.predict_proba(X.iloc[:2].astype({"amount": np.float32}).astype(float))[:, 1]
+    np.testing.assert_allclose(predict(service.url, as_numpy), float32_local, rtol=1e-12)
+    np.testing.assert_allclose(predict(service.url, X.iloc[0]), local[:1], rtol=1e-12)  # a Series is one row
+    np.testing.assert_allclose(predict(service.url, tuple(X.iloc[:2].to_dict(orient="records"))), local, rtol=1e-12)
+    ints = {"amount": np.int64(10), "hour": np.int32(3), "is_foreign": np.uint8(1)}
+    assert predict(service.url, ints) == pytest.approx(predict(service.url, ROW), rel=1e-12)
+    ms = request_latencies(service.url, X.iloc[:3], n_requests=np.int64(3), batch_size=np.int8(2), warmup=np.uint16(0),
+                           timeout=np.float32(5))
+    assert ms.shape == (3,)
+
+
+def test_feature_names_may_be_an_array_and_port_zero_picks_a_free_port(data):
+    X, y = data
+    classifier = LogisticRegression(max_iter=1000).fit(X.to_numpy(), y)
+    with serve_model(classifier, feature_names=np.array(FEATURES), port=0) as handle:
+        assert handle.port > 0 and handle.features == tuple(FEATURES)
+        assert all(type(f) is str for f in handle.features)
+        assert len(predict(handle.url, X.iloc[:3])) == 3
+
+
+@pytest.fixture
+def dead_proxy(monkeypatch):
+    """Every proxy variable points to a port where nothing listens (the discard port on loopback)."""
+    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_loopback_traffic_never_goes_through_a_proxy(dead_proxy, model, data):
+    X, _ = data
+    with serve_model(model, port=0, timeout=30) as handle:  # the start-up health check ignores the proxy
+        np.testing.assert_allclose(predict(handle.url, X.iloc[:5]), model.predict_proba(X.iloc[:5])[:, 1], rtol=1e-12)
+        assert send(f"http://localhost:{handle.port}", "/health", method="GET")[0] == 200
+
+
+def test_other_hosts_use_the_proxy_settings(dead_proxy):
+    # Through the (dead) proxy on loopback: a ConnectionError. Without it, the socket guard would have
+    # failed the test, since 10.255.255.1 is not a loopback address.
+    with pytest.raises(ConnectionError, match="no service answers at http://10.255.255.1:8000"):
+        send("http://10.255.255.1:8000", "/health", method="GET", timeout=5)
+
+
+def test_nothing_listening_is_a_connection_error(service):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        free = s.getsockname()[1]  # closed again: nothing listens there
+    with pytest.raises(ConnectionError, match=f"no service answers at http://127.0.0.1:{free}.*is it running"):
+        predict(f"http://127.0.0.1:{free}", ROW)
+
+
+@pytest.fixture
+def not_json_server():
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            body = b"<html>a web page</html>"
+            self.send_response(200 if self.path == "/health" else 500)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = json.dumps({"answer": 42}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_an_answer_that_is_not_this_service_is_a_clear_error(not_json_server):
+    with pytest.raises(ValueError, match=r"url must point to a JSON service; GET http://127.0.0.1:\d+/health answered HTTP 200 with b'<html>"):
+        send(not_json_server, "/health", method="GET")
+    with pytest.raises(ValueError, match="answered HTTP 500"):
+        send(not_json_server, "/other", method="GET")
+    with pytest.raises(ValueError, match=r"url must point to a prediction service; POST .*/predict answered \{'answer': 42\}"):
+        predict(not_json_server, ROW)
+
+
+def test_a_model_that_does_not_pickle_is_refused_before_a_process_starts(data):
+    X, y = data
+    model = LogisticRegression().fit(X, y)
+    model.hook = lambda x: x  # a lambda does not pickle
+    with pytest.raises(TypeError, match="model must pickle, to reach the service process; got LogisticRegression"):
+        with serve_model(model):
+            pass

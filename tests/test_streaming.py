@@ -1,6 +1,4 @@
 import datetime as dt
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -13,7 +11,6 @@ from mlsys_course.streaming import (
     CLOSED,
     WindowCounter,
     stale_batch_feature,
-    staleness_report,
     window_count_batch,
     window_count_stream,
     window_query,
@@ -45,13 +42,6 @@ def stale_reference(keys, t, v, w, closed, refresh, include_current):
         job = sum(v[j] for j in range(len(t)) if keys[j] == keys[i] and t[j] < r and in_window(t[j], r, w, closed))
         out.append(job + (v[i] if include_current else 0.0))
     return np.array(out)
-
-
-def jobs_reference(t, w, closed, refresh):
-    """Enumerate every job from the first row's refresh to the last row's; count the events each reads."""
-    boundaries = range(t[0] // refresh * refresh, t[-1] // refresh * refresh + 1, refresh)
-    scanned = sum(sum(1 for tj in t if tj < r and in_window(tj, r, w, closed)) for r in boundaries)
-    return len(boundaries), scanned
 
 
 def frame(keys, t_ns, v=None, index=None):
@@ -176,7 +166,7 @@ def test_window_counter_accepts_the_usual_datetime_types():
     st.sampled_from(CLOSED),
     st.booleans(),
 )
-def test_stale_feature_and_job_costs_match_the_definition(events, refresh, closed, include_current):
+def test_stale_feature_matches_the_definition(events, refresh, closed, include_current):
     keys, t, v = stream_from(events)
     df = frame(keys, t, v)
     w, r = pd.Timedelta("10min").value, pd.Timedelta(refresh).value
@@ -184,9 +174,6 @@ def test_stale_feature_and_job_costs_match_the_definition(events, refresh, close
         out = stale_batch_feature(df, refresh=refresh, closed=closed, agg=agg, include_current=include_current)
         expected = stale_reference(keys, t, values, w, closed, r, include_current)
         np.testing.assert_allclose(out.to_numpy(), expected, rtol=1e-12, atol=1e-9)
-    report = staleness_report(df, refreshes=[refresh], closed=closed, label=None)
-    assert report.index.tolist() == [refresh]
-    assert report.iloc[0][["jobs", "rows_scanned"]].tolist() == list(jobs_reference(t, w, closed, r))
 
 
 @settings(max_examples=60, deadline=None)
@@ -201,22 +188,13 @@ def test_refresh_every_second_is_fresh_except_for_same_second_ties(events):
     np.testing.assert_allclose(fresh - stale, earlier_ties, atol=1e-9)
 
 
-def test_staleness_report_on_a_handmade_burst():
+def test_a_handmade_burst_is_missed_by_the_hourly_job():
     # a card-testing burst: five charges in four minutes just after 10:00, the hourly job ran at 10:00
     t = T0 + (10 * 3600 + np.array([-3000, 60, 120, 180, 240, 300])) * SECOND
-    df = frame([1, 1, 1, 1, 1, 1], t).assign(is_fraud=[0, 1, 1, 1, 1, 1])
+    df = frame([1, 1, 1, 1, 1, 1], t)
     assert window_count_batch(df).tolist() == [1, 1, 2, 3, 4, 5]
     assert stale_batch_feature(df, refresh="1h").tolist() == [1, 1, 1, 1, 1, 1]
-    report = staleness_report(df, refreshes=["1min", "1h"])
-    assert report.loc["1h", "share_fraud_wrong"] == 0.8 and report.loc["1h", "share_burst_wrong"] == 1.0
-    assert report.loc["1h", "mae"] == pytest.approx(10 / 6)
-    assert report.loc["1min", "mae"] == 0.0
-    assert (report["stream_updates"] == 6).all()
-    assert list(report.columns) == [
-        "jobs", "rows_scanned", "stream_updates", "mae", "share_wrong", "share_burst_wrong", "share_fraud_wrong"
-    ]
-    no_burst = staleness_report(df.iloc[:2], refreshes=["1h"], label=None)
-    assert np.isnan(no_burst.loc["1h", "share_burst_wrong"]) and "share_fraud_wrong" not in no_burst
+    assert stale_batch_feature(df, refresh="1min").tolist() == [1, 1, 2, 3, 4, 5]
 
 
 # --- the case study ---------------------------------------------------------------------------------------
@@ -240,20 +218,6 @@ def test_case_study_three_ways_agree(tx):
     assert (total >= tx["amount"] - 1e-9).all()
 
 
-def test_case_study_staleness_grows_with_the_refresh_interval(tx):
-    assert not tx.duplicated(["user_id", "timestamp"]).any()  # so refreshing every second is exactly fresh
-    report = staleness_report(tx, refreshes=("1s", "1min", "10min", "1h", "1D"))
-    assert report.loc["1s", ["mae", "share_wrong"]].tolist() == [0.0, 0.0]
-    # burst rows are missed more and more often; the overall error grows while refresh <= window
-    # (beyond, the job's window is always in the past and the served value is mostly the event itself)
-    assert report["share_burst_wrong"].is_monotonic_increasing
-    assert report.loc[["1s", "1min", "10min", "1h"], "mae"].is_monotonic_increasing
-    assert report.loc["1D", "share_burst_wrong"] > 0.9
-    # fewer jobs as the interval grows, and jobs that read only their window read fewer rows
-    assert report["jobs"].is_monotonic_decreasing and report["rows_scanned"].is_monotonic_decreasing
-    assert report.loc["1min", "rows_scanned"] > 9 * len(tx)  # every event sits in ~10 one-minute jobs' windows
-
-
 # --- bad input --------------------------------------------------------------------------------------------
 
 
@@ -266,12 +230,14 @@ def small():
 def test_bad_frames_raise_naming_the_problem(compute, small):
     with pytest.raises(TypeError, match="df must be a pandas DataFrame"):
         compute(small.to_dict())
-    with pytest.raises(ValueError, match="key must name a column of df; got 'card'"):
+    with pytest.raises(ValueError, match=r"key must be a column of df; got 'card'; df has \['user_id', 'timestamp', 'amount'\]"):
         compute(small, key="card")
-    with pytest.raises(ValueError, match="time must name a column"):
+    with pytest.raises(ValueError, match="time must be a column of df"):
         compute(small, time="ts")
-    with pytest.raises(ValueError, match="value must name a column"):
+    with pytest.raises(ValueError, match="value must be a column of df"):
         compute(small, agg="sum", value="price")
+    with pytest.raises(ValueError, match="df must have unique column names"):
+        compute(small.rename(columns={"amount": "user_id"}))
     with pytest.raises(ValueError, match=r"sorted in non-decreasing order.*decrease at row 1"):
         compute(small.iloc[::-1])
     with pytest.raises(ValueError, match="NaT"):
@@ -282,9 +248,9 @@ def test_bad_frames_raise_naming_the_problem(compute, small):
         compute(small.assign(timestamp=[0, 1, 2]))
     with pytest.raises(ValueError, match="missing keys"):
         compute(small.assign(user_id=[1.0, np.nan, 1.0]))
-    with pytest.raises(TypeError, match=r"df\['amount'\] must be numeric"):
+    with pytest.raises(TypeError, match=r"value must name a numeric column of df to sum it; got df\['amount'\]"):
         compute(small.assign(amount=["a", "b", "c"]), agg="sum")
-    with pytest.raises(ValueError, match=r"df\['amount'\] must be finite"):
+    with pytest.raises(ValueError, match=r"value must name a finite column of df .*got df\['amount'\] with 1 non-finite"):
         compute(small.assign(amount=[1.0, np.nan, 2.0]), agg="sum")
 
 
@@ -310,23 +276,8 @@ def test_bad_engine_refresh_and_report_options(small):
         window_count_batch(small, window=pd.Timedelta(nanoseconds=1500), engine="duckdb")
     with pytest.raises(ValueError, match="refresh must be a positive duration"):
         stale_batch_feature(small, refresh="0s")
-    with pytest.raises(TypeError, match="include_current must be a bool"):
+    with pytest.raises(TypeError, match="include_current must be True or False; got 1"):
         stale_batch_feature(small, include_current=1)
-    labelled = small.assign(is_fraud=[0, 1, 0])
-    with pytest.raises(TypeError, match="refreshes must be a non-empty sequence"):
-        staleness_report(labelled, refreshes="1h")
-    with pytest.raises(TypeError, match="refreshes must be a non-empty sequence"):
-        staleness_report(labelled, refreshes=[])
-    with pytest.raises(ValueError, match=r"refreshes\[1\] must be a positive duration"):
-        staleness_report(labelled, refreshes=["1h", "-1h"])
-    with pytest.raises(ValueError, match="must not repeat"):
-        staleness_report(labelled, refreshes=["1h", "60min"])
-    with pytest.raises(ValueError, match="label must name a column"):
-        staleness_report(small)
-    with pytest.raises(ValueError, match=r"df\['is_fraud'\] must hold only 0 and 1"):
-        staleness_report(small.assign(is_fraud=[0, 2, 0]))
-    with pytest.raises(ValueError, match="at least one row"):
-        staleness_report(labelled.iloc[:0])
 
 
 def test_window_counter_bad_input():
@@ -340,11 +291,11 @@ def test_window_counter_bad_input():
         counter.update("b", "2024-01-01 00:04")  # out of order, even for another key
     with pytest.raises(TypeError, match="key must be hashable"):
         counter.update(["a"], "2024-01-01 00:06")
-    with pytest.raises(TypeError, match="timestamp must be a datetime.*got 1700000000"):
+    with pytest.raises(TypeError, match="timestamp must be a date string such as '2024-01-01' or a datetime; got 1700000000"):
         counter.update("a", 1_700_000_000)
-    with pytest.raises(ValueError, match="timestamp must be a valid time"):
+    with pytest.raises(ValueError, match="timestamp must be a parsable date"):
         counter.update("a", "not a time")
-    with pytest.raises(ValueError, match="timestamp must be a valid time"):
+    with pytest.raises(ValueError, match="timestamp must be a parsable date"):
         counter.update("a", np.datetime64("NaT"))
     with pytest.raises(ValueError, match="timezone-naive"):
         counter.update("a", pd.Timestamp("2024-01-01 00:06", tz="UTC"))
@@ -353,9 +304,3 @@ def test_window_counter_bad_input():
     with pytest.raises(ValueError, match="value must be finite"):
         counter.update("a", "2024-01-01 00:06", value=float("nan"))
     assert counter.update("a", "2024-01-01 00:06") == 2.0  # failed updates left no trace
-
-
-def test_import_is_cheap():
-    code = "import sys, mlsys_course.streaming; print('duckdb' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"

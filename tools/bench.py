@@ -41,7 +41,7 @@ def generator_seconds(n: int = 1_000_000, repeat: int = 3) -> float:
 
 
 def data_engineering(n: int = 200_000) -> list[str]:
-    """Chapter 3's measurements on n case-study rows: formats, engines, the scan crossover, service, transport."""
+    """Chapter 3's measurements on n case-study rows: formats, engines, the scan crossover, dataflow modes."""
     import tempfile
 
     import numpy as np
@@ -49,22 +49,23 @@ def data_engineering(n: int = 200_000) -> list[str]:
 
     from mlsys_course.datasets import make_transactions
     from mlsys_course.features import transaction_features
-    from mlsys_course.formats import format_benchmark
+    from mlsys_course.lab.ch03 import (FORMATS, database_roundtrip, engine_benchmark, format_benchmark, run_pubsub,
+                                       run_queue, scan_scaling)
     from mlsys_course.service import request_latencies, serve_model
-    from mlsys_course.storage import engine_benchmark, scan_scaling
-    from mlsys_course.transport import run_pubsub, run_queue
 
     world = make_transactions(n, random_state=0)
     out = [f"", f"Chapter 3 on make_transactions({n:_}, random_state=0):", ""]
     with tempfile.TemporaryDirectory() as folder:
-        formats = format_benchmark(world, folder, columns=["amount", "is_fraud"], repeat=3)
+        formats = format_benchmark(world, folder, FORMATS, columns=["amount", "is_fraud"], repeat=3)
         engines = engine_benchmark(world, folder)
         scaling = scan_scaling(world, folder)
+        _, handoff_ms = database_roundtrip(world[["transaction_id", "user_id", "amount", "is_fraud"]].head(10_000), folder)
     out += [formats.round(4).to_string(index=False), ""]
     out += [engines.pivot(index="workload", columns="engine", values="per_op_ms").round(4).to_string(), ""]
     wide = scaling.pivot(index="rows", columns="engine", values="seconds")
     wins = wide.index[wide["duckdb"] < wide["sqlite"]]
     out += [(wide * 1000).round(3).to_string(), "", f"DuckDB's scan is faster from {wins.min():,} rows on" if len(wins) else "", ""]
+    out += ["database hand-off of 10,000 rows (ms): " + ", ".join(f"{k} {v:.0f}" for k, v in handoff_ms.items())]
     X = transaction_features(world)
     model = HistGradientBoostingClassifier(max_iter=50, random_state=0).fit(X[:20_000], world["is_fraud"][:20_000])
     with serve_model(model) as service:

@@ -29,7 +29,7 @@ import pandas as pd
 #: Modules of the public API (recipes, the harness, the worlds, the course's exercise checker).
 MODULES = (
     "augmentation", "baselines", "comparison", "dataflow", "datasets", "distributed", "ensembles", "evaluation",
-    "exercises", "features", "formats", "framing", "imbalance", "importance", "labeling", "latency", "leakage",
+    "exercises", "features", "framing", "imbalance", "importance", "labeling", "latency", "leakage",
     "objectives", "plotting", "sampling", "search", "service", "storage", "streaming", "tracking", "transport",
 )
 
