@@ -123,10 +123,10 @@ def _values(df: pd.DataFrame, agg: str, value: Any) -> np.ndarray:
 
 
 def _prepare(df, key, time, window, agg, value, closed):
-    _check_events(df, {"key": key, "time": time} | ({"value": value} if agg == "sum" else {}))
-    window = check_duration("window", window)
     check_choice("agg", agg, AGGS)
     check_choice("closed", closed, CLOSED)
+    _check_events(df, {"key": key, "time": time} | ({"value": value} if agg == "sum" else {}))
+    window = check_duration("window", window)
     name = f"count_{_label(window)}" if agg == "count" else f"sum_{value}_{_label(window)}"
     return window, _keys(df, key), _times(df, time), _values(df, agg, value), name
 
