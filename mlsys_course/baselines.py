@@ -29,9 +29,9 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import assert_all_finite, column_or_1d
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._validation import check_real, show
+from ._validation import check_frame, check_real, show
 
 __all__ = ["HeuristicClassifier"]
 
@@ -55,7 +55,9 @@ class HeuristicClassifier(ClassifierMixin, BaseEstimator):
     rule : callable, default None
         ``rule(X) -> array-like of shape (n_rows,)`` of finite numbers (booleans count as 0/1). It must
         score each row on its own (no statistics over the rows it is given). Required: ``None`` fails
-        at ``fit``. Use a named function rather than a lambda if the fitted model must be pickled.
+        at ``fit``. An error inside the rule (a missing column) is raised as a ValueError that says what
+        ``X`` the rule was given, with the rule's own exception as its cause. Use a named function rather
+        than a lambda if the fitted model must be pickled.
     threshold : float, default 0.5
         Scores above it are predicted positive (0.5 suits 0/1 flags).
 
@@ -89,14 +91,36 @@ class HeuristicClassifier(ClassifierMixin, BaseEstimator):
 
     def _validate(self, X: Any, *, reset: bool) -> Any:
         if isinstance(X, pd.DataFrame):
-            if len(X) == 0:
-                raise ValueError("X must have at least one row; got 0")
+            check_frame("X", X)
             validate_data(self, X, reset=reset, skip_check_array=True)  # feature names and count only
             return X
-        return validate_data(self, X, reset=reset, dtype=None)
+        if X is None or isinstance(X, (str, bytes, dict)) or np.isscalar(X) or not (
+            hasattr(X, "__array__") or hasattr(X, "__len__")
+        ):
+            raise TypeError(
+                f"X must be a pandas DataFrame or a 2-d array-like of shape (n_rows, n_features); got {show(X)} "
+                f"of type {type(X).__name__}"
+            )
+        try:
+            return validate_data(self, X, reset=reset, dtype=None)
+        except ValueError as exc:
+            if "X" in str(exc):
+                raise
+            raise ValueError(f"X must be a 2-d array-like of shape (n_rows, n_features): {exc}") from None
 
     def _scores(self, X: Any) -> np.ndarray:
-        out = np.asarray(self.rule(X))
+        try:
+            out = np.asarray(self.rule(X))
+        except MemoryError:
+            raise
+        except Exception as exc:  # the user's rule failed on X (a missing column, a NumPy array given a column name)
+            columns = f"a DataFrame with columns {show(list(X.columns))}" if isinstance(X, pd.DataFrame) else (
+                f"a numpy array of shape {np.shape(X)}"
+            )
+            raise ValueError(
+                f"rule(X) failed with {type(exc).__name__}: {show(str(exc))}; rule must accept X as given ({columns}) "
+                "and return one number per row"
+            ) from exc
         n = len(X)
         if out.ndim != 1 or len(out) != n:
             raise ValueError(f"rule must return one number per row of X ({n}); got shape {out.shape}")
@@ -139,7 +163,8 @@ class HeuristicClassifier(ClassifierMixin, BaseEstimator):
         X = self._validate(X, reset=True)
         y = column_or_1d(y, warn=True)
         assert_all_finite(y, input_name="y")
-        check_consistent_length(X, y)
+        if len(y) != len(X):
+            raise ValueError(f"X and y must have the same number of rows; got X={len(X)} and y={len(y)}")
         check_classification_targets(y)
         classes = np.unique(y)
         if len(classes) > 2:

@@ -37,6 +37,18 @@ def _check_problem(w: Any, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray, np.n
     return w, X, y
 
 
+def _scores(w: np.ndarray, X: np.ndarray, x_name: str = "X") -> np.ndarray:
+    """``X @ w``, refused if it overflows float64 (the loss and gradient would be NaN or inf)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        z = X @ w
+    if not np.all(np.isfinite(z)):
+        raise ValueError(
+            f"w and {x_name} give scores {x_name} @ w too large for float64 (overflow); "
+            f"scale {x_name} or start from smaller w"
+        )
+    return z
+
+
 def loss(w: Any, X: Any, y: Any) -> float:
     """Mean log-loss of a logistic regression with weights w (no separate intercept: add a ones column).
 
@@ -48,7 +60,7 @@ def loss(w: Any, X: Any, y: Any) -> float:
     0.6931
     """
     w, X, y = _check_problem(w, X, y)
-    z = X @ w
+    z = _scores(w, X)
     return float(np.mean(np.logaddexp(0.0, z) - y * z))
 
 
@@ -76,10 +88,10 @@ def gradient(w: Any, X: Any, y: Any) -> np.ndarray:
     array([ 0.  , -0.75])
     """
     w, X, y = _check_problem(w, X, y)
-    return X.T @ (_sigmoid(X @ w) - y) / len(y)
+    return X.T @ (_sigmoid(_scores(w, X)) - y) / len(y)
 
 
-def _check_shards(shards: Any, d: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def _check_shards(shards: Any, w: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     if not isinstance(shards, Sequence) or isinstance(shards, (str, bytes)):
         raise TypeError(f"shards must be a list (or tuple) of (X, y) pairs, one per worker; got {show(shards)}")
     if len(shards) == 0:
@@ -92,8 +104,9 @@ def _check_shards(shards: Any, d: int) -> list[tuple[np.ndarray, np.ndarray]]:
         y = check_binary_labels(f"shards[{i}] y", shard[1]).astype(float)
         if len(X) != len(y):
             raise ValueError(f"shards[{i}] X and y must have the same length; got X={len(X)}, y={len(y)}")
-        if X.shape[1] != d:
-            raise ValueError(f"shards[{i}] X must have one column per weight in w ({d}); got {X.shape[1]}")
+        if X.shape[1] != len(w):
+            raise ValueError(f"shards[{i}] X must have one column per weight in w ({len(w)}); got {X.shape[1]}")
+        _scores(w, X, f"shards[{i}] X")
         out.append((X, y))
     return out
 
@@ -129,7 +142,11 @@ def data_parallel_step(w: Any, shards: Any, lr: float) -> np.ndarray:
     """
     lr = check_real("lr", lr, low=0.0, low_open=True)
     w = check_array("w", w).astype(float)
-    shards = _check_shards(shards, len(w))
+    shards = _check_shards(shards, w)
     n = sum(len(y) for _, y in shards)
     total = sum(len(y) * gradient(w, X, y) for X, y in shards)
-    return w - lr * total / n
+    with np.errstate(over="ignore", invalid="ignore"):
+        step = w - lr * total / n
+    if not np.all(np.isfinite(step)):
+        raise ValueError(f"lr is too large: the step w - lr * gradient overflows float64; got lr={lr}")
+    return step

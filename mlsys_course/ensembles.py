@@ -20,8 +20,12 @@ from ._validation import check_int, check_probability
 __all__ = ["majority_vote_accuracy"]
 
 
+# the most voters: scipy computes the binomial tail in floating point, reliably for counts up to here
+_MAX_VOTERS = 2**31 - 1
+
+
 def _check_voters(n_voters: Any) -> int:
-    n = check_int("n_voters", n_voters, minimum=1)
+    n = check_int("n_voters", n_voters, minimum=1, maximum=_MAX_VOTERS)
     if n % 2 == 0:
         raise ValueError(f"n_voters must be odd (so a binary majority has no ties); got {n}")
     return n
@@ -35,7 +39,7 @@ def majority_vote_accuracy(n_voters: int, p: float) -> float:
     Parameters
     ----------
     n_voters : int
-        Number of voters, odd.
+        Number of voters, odd, at most ``2**31 - 1``.
     p : float
         Accuracy of each voter, in [0, 1].
 

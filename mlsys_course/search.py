@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy.stats import rv_continuous, rv_discrete
 from scipy.stats import t as student_t
 
@@ -27,28 +28,44 @@ __all__ = ["budget_grid", "is_gain_real"]
 _MAX_BUDGET = 1_000_000  # candidates: far more than any search runs, far less than exhausts memory
 
 
-def _grid_values(name: str, space: Any, k: int) -> list:
-    """At most k values of one parameter: an evenly spaced subset of a list, or quantiles of a distribution."""
+def _check_space(name: str, space: Any) -> Any:
+    """One parameter's space: a frozen scipy.stats distribution as given, or its values as a non-empty list."""
     if hasattr(space, "ppf"):
         if not isinstance(getattr(space, "dist", None), (rv_continuous, rv_discrete)):
             raise TypeError(
                 f"param_space[{name!r}] must be a frozen scipy.stats distribution such as loguniform(1e-3, 1e2) "
                 f"(with its parameters); got {show(space)}"
             )
-        values = space.ppf((np.arange(k) + 0.5) / k)
-        if isinstance(space.dist, rv_discrete):  # integers, each at most once
-            values = np.unique(values.astype(int))
-        return values.tolist()
+        return space
+    if isinstance(space, (pd.Series, pd.Index)):
+        space = space.to_numpy()
+    if isinstance(space, np.ndarray) and space.ndim != 1:
+        raise ValueError(f"param_space[{name!r}] must be a 1-d array of values; got shape {space.shape}")
     if isinstance(space, (Sequence, np.ndarray)) and not isinstance(space, (str, bytes)) and len(space) > 0:
-        space = list(space)
+        return space.tolist() if isinstance(space, np.ndarray) else list(space)
+    raise TypeError(
+        f"param_space[{name!r}] must be a non-empty list (or tuple, array, range, Series) of values or a scipy.stats "
+        f"distribution; got {show(space)}"
+    )
+
+
+def _grid_values(name: str, space: Any, k: int) -> list:
+    """At most k values of one parameter: an evenly spaced subset of a list, or quantiles of a distribution."""
+    if isinstance(space, list):
         if len(space) <= k:
             return space
         idx = np.unique(np.round(np.linspace(0, len(space) - 1, k)).astype(int))
         return [space[i] for i in idx]
-    raise TypeError(
-        f"param_space[{name!r}] must be a non-empty list (or array, range) of values or a scipy.stats "
-        f"distribution; got {show(space)}"
-    )
+    with np.errstate(invalid="ignore"):
+        values = np.asarray(space.ppf((np.arange(k) + 0.5) / k), dtype=float)
+    if not np.all(np.isfinite(values)):
+        raise ValueError(
+            f"param_space[{name!r}] must be a distribution with valid parameters; its quantiles are "
+            f"{show(values.tolist())} (are its bounds in the right order, e.g. loguniform(low, high)?)"
+        )
+    if isinstance(space.dist, rv_discrete):  # integers, each at most once
+        values = np.unique(values.astype(int))
+    return values.tolist()
 
 
 def budget_grid(param_space: dict, budget: int) -> dict:
@@ -63,7 +80,8 @@ def budget_grid(param_space: dict, budget: int) -> dict:
     Parameters
     ----------
     param_space : dict
-        Parameter name -> list (or array, range) of values, or a frozen ``scipy.stats`` distribution.
+        Parameter name -> list (or tuple, 1-d array, range, Series) of values, or a frozen ``scipy.stats``
+        distribution.
     budget : int
         The most candidates the grid may have (1 to 1,000,000).
 
@@ -90,13 +108,14 @@ def budget_grid(param_space: dict, budget: int) -> dict:
         if not isinstance(name, str):
             raise TypeError(f"param_space keys must be parameter names (str); got {show(name)}")
     budget = check_int("budget", budget, minimum=1, maximum=_MAX_BUDGET)
+    spaces = {p: _check_space(p, v) for p, v in param_space.items()}
     # lists shorter than the per-parameter share free budget for the others
-    sizes = {p: (None if hasattr(v, "ppf") else len(v) if hasattr(v, "__len__") else None) for p, v in param_space.items()}
+    sizes = {p: len(v) if isinstance(v, list) else None for p, v in spaces.items()}
     grid = {}
-    remaining, free = budget, len(param_space)
-    for p in sorted(param_space, key=lambda q: (sizes[q] is None, sizes[q] or 0)):
+    remaining, free = budget, len(spaces)
+    for p in sorted(spaces, key=lambda q: (sizes[q] is None, sizes[q] or 0)):
         k = max(1, int(math.floor(remaining ** (1.0 / free) + 1e-9)))
-        grid[p] = _grid_values(p, param_space[p], k)
+        grid[p] = _grid_values(p, spaces[p], k)
         remaining = max(1, remaining // len(grid[p]))
         free -= 1
     return {p: grid[p] for p in param_space}

@@ -57,6 +57,10 @@ _OPEN_STORES: list[tuple[str, str | None]] = []
 _NAME = re.compile(r"^[/\w.\- :]*$")
 _MAX_NAME_LENGTH = 250
 _MAX_PARAM_VALUE_LENGTH = 6000
+# the longest experiment and run names MLflow's database schema holds (its ``experiments.name`` and ``runs.name``
+# columns; SQLite does not enforce them, a shared server's database does)
+_MAX_EXPERIMENT_LENGTH = 256
+_MAX_RUN_NAME_LENGTH = 250
 
 
 @contextmanager
@@ -138,35 +142,38 @@ def _column_values(column: pd.Series) -> np.ndarray:
     return column.to_numpy(dtype=object)
 
 
-def _hash_part(h: Any, label: str, value: Any) -> None:
-    """Feed one labelled dataset part (X or y) into the hash."""
+def _hash_part(h: Any, label: str, value: Any, name: str) -> int | None:
+    """Feed one labelled dataset part (``label`` X or y; the caller's argument is ``name``) into the hash.
+
+    Returns its number of rows (None for None)."""
     h.update(_field(label.encode()))
     if value is None:
         h.update(_field(b"none"))
-        return
+        return None
     if isinstance(value, pd.DataFrame):
         h.update(_field(b"frame") + struct.pack("<QQ", *value.shape))
-        for j, name in enumerate(value.columns):
-            h.update(_field(_element(name, f"{label} column names")))
-            _values(h, _column_values(value.iloc[:, j]), f"{label}[{name!r}]")
-        return
+        for j, column in enumerate(value.columns):
+            h.update(_field(_element(column, f"{name} column names")))
+            _values(h, _column_values(value.iloc[:, j]), f"{name}[{column!r}]")
+        return len(value)
     if isinstance(value, pd.Series):
         h.update(_field(b"series") + struct.pack("<Q", len(value)))
-        h.update(_field(_element(value.name, f"{label}.name")))
-        _values(h, _column_values(value), label)
-        return
+        h.update(_field(_element(value.name, f"{name}.name")))
+        _values(h, _column_values(value), name)
+        return len(value)
     if isinstance(value, (str, bytes, dict)) or np.isscalar(value):
-        raise TypeError(f"{label} must be an array-like or a pandas DataFrame/Series; got {show(value)}")
+        raise TypeError(f"{name} must be an array-like or a pandas DataFrame/Series; got {show(value)}")
     if hasattr(value, "toarray") and not isinstance(value, np.ndarray):
-        raise TypeError(f"{label} must be dense; got a sparse {type(value).__name__} (fingerprint value.toarray())")
+        raise TypeError(f"{name} must be dense; got a sparse {type(value).__name__} (fingerprint value.toarray())")
     try:
         arr = np.asarray(value)
     except Exception as exc:  # ragged lists and other non-arrays
-        raise TypeError(f"{label} must be an array-like or a pandas DataFrame/Series; got {show(value)}") from exc
+        raise TypeError(f"{name} must be an array-like or a pandas DataFrame/Series; got {show(value)}") from exc
     if arr.ndim == 0:
-        raise ValueError(f"{label} must have at least 1 dimension; got a 0-d array {show(value)}")
+        raise ValueError(f"{name} must have at least 1 dimension; got a 0-d array {show(value)}")
     h.update(_field(b"array") + struct.pack("<Q", arr.ndim) + struct.pack(f"<{arr.ndim}Q", *arr.shape))
-    _values(h, arr, label)
+    _values(h, arr, name)
+    return len(arr)
 
 
 def data_fingerprint(X: Any, y: Any = None) -> str:
@@ -188,7 +195,7 @@ def data_fingerprint(X: Any, y: Any = None) -> str:
     X : pandas.DataFrame, pandas.Series or array-like
         Features.
     y : pandas.Series or array-like, optional
-        Labels, hashed after ``X`` (``None`` if absent).
+        Labels, one per row of ``X``, hashed after ``X`` (``None`` if absent).
 
     Returns
     -------
@@ -199,6 +206,8 @@ def data_fingerprint(X: Any, y: Any = None) -> str:
     ------
     TypeError
         If ``X`` or ``y`` is a scalar, a string or sparse, or holds objects with no stable byte form.
+    ValueError
+        If ``y`` does not have one label per row of ``X``.
 
     Book: Chapter 6, "Experiment Tracking and Versioning" (data versioning: know which data a model saw).
 
@@ -213,11 +222,20 @@ def data_fingerprint(X: Any, y: Any = None) -> str:
     >>> data_fingerprint(pd.DataFrame({"a": ["x", None]}, dtype=object)) == data_fingerprint(pd.DataFrame({"a": ["x", None]}, dtype="string"))
     True
     """
+    return _fingerprint(X, y)
+
+
+def _fingerprint(X: Any, y: Any, x_name: str = "X", y_name: str = "y", *, min_rows: int = 0) -> str:
+    """:func:`data_fingerprint`, with errors naming the caller's arguments."""
     if X is None:
-        raise TypeError("X must be an array-like or a pandas DataFrame/Series; got None")
+        raise TypeError(f"{x_name} must be an array-like or a pandas DataFrame/Series; got None")
     h = hashlib.sha256(_field(b"mlsys-course data fingerprint 1"))
-    _hash_part(h, "X", X)
-    _hash_part(h, "y", y)
+    n_x = _hash_part(h, "X", X, x_name)
+    if n_x < min_rows:
+        raise ValueError(f"{x_name} must have at least {min_rows} row(s); got {n_x}")
+    n_y = _hash_part(h, "y", y, y_name)
+    if n_y is not None and n_y != n_x:
+        raise ValueError(f"{y_name} must have one label per row of {x_name}; got {n_y} labels for {n_x} rows")
     return h.hexdigest()[:16]
 
 
@@ -341,11 +359,13 @@ def _experiment(client: Any, name: str, root: str | None, *, create: bool) -> st
     return client.create_experiment(name, artifact_location=location)
 
 
-def _check_name(name: str, value: Any) -> str:
+def _check_name(name: str, value: Any, max_length: int | None = None) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a string; got {show(value)} of type {type(value).__name__}")
     if not value.strip():
         raise ValueError(f"{name} must be a non-empty string; got {value!r}")
+    if max_length is not None and len(value) > max_length:
+        raise ValueError(f"{name} must be at most {max_length} characters; got {len(value)}")
     return value
 
 
@@ -416,20 +436,22 @@ def log_run(
 
     Parameters
     ----------
-    model : scikit-learn estimator
-        The fitted model (saved with ``mlflow.sklearn.save_model`` if ``log_model``).
+    model : scikit-learn estimator or None
+        The fitted model (saved with ``mlflow.sklearn.save_model`` if ``log_model``); None only with
+        ``log_model=False``.
     params : dict of str -> str, number, bool or None
         Hyperparameters and other settings (stored by MLflow as strings, at most 6000 characters).
     metrics : dict of str -> float
         Finite evaluation results.
     X_train : pandas.DataFrame or array-like
-        Training features: fingerprinted, and its first 5 rows stored as the model's input example.
+        Training features, at least one row: fingerprinted, and its first 5 rows stored as the model's
+        input example.
     y_train : array-like, optional
-        Training labels, included in the fingerprint.
+        Training labels, one per row of ``X_train``, included in the fingerprint.
     experiment : str, default "course"
-        Experiment to log into (created if missing).
+        Experiment to log into (created if missing), at most 256 characters.
     run_name : str, optional
-        Human-readable name; MLflow picks a random one if None.
+        Human-readable name, at most 250 characters; MLflow picks a random one if None.
     log_model : bool, default True
         Store the model as an artifact (about 0.1–1 s); False logs only parameters and metrics.
 
@@ -441,11 +463,14 @@ def log_run(
     Raises
     ------
     TypeError
-        If ``params``/``metrics`` are not dicts, a metric is not a number, a name is not a string, or
-        ``model`` is not a scikit-learn estimator (with ``log_model``).
+        If ``params``/``metrics`` are not dicts, a metric is not a number, a name is not a string,
+        ``model`` is not a scikit-learn estimator (or None without ``log_model``), or ``X_train``/``y_train``
+        are not array-likes.
     ValueError
-        If a metric is not finite, a name is not one MLflow accepts, ``params`` contains
-        ``"data_fingerprint"``, the experiment was deleted, or the model is not fitted or cannot be saved.
+        If a metric is not finite, a name is not one MLflow accepts or is too long, ``params`` contains
+        ``"data_fingerprint"``, ``X_train`` is empty or ``y_train`` has another length, the model is not
+        fitted, the experiment was deleted, or the model cannot be saved. All but the last two are checked
+        before the store is touched.
     RuntimeError
         If no tracking store is open.
 
@@ -465,18 +490,19 @@ def log_run(
     """
     params = _check_params(params)
     metrics = _check_metrics(metrics)
-    experiment = _check_name("experiment", experiment)
+    experiment = _check_name("experiment", experiment, _MAX_EXPERIMENT_LENGTH)
     if run_name is not None:
-        run_name = _check_name("run_name", run_name)
+        run_name = _check_name("run_name", run_name, _MAX_RUN_NAME_LENGTH)
     log_model = check_bool("log_model", log_model)
-    if log_model:
+    if log_model or model is not None:
         check_estimator("model", model, methods=("fit", "predict"))
+    if log_model:
         try:
             check_is_fitted(model)
         except NotFittedError:
             raise ValueError(f"model must be fitted before it is logged; got an unfitted {type(model).__name__}") from None
-    fingerprint = data_fingerprint(X_train, y_train)
-    client, root = _store()
+    fingerprint = _fingerprint(X_train, y_train, "X_train", "y_train", min_rows=1)
+    client, root = _store()  # after every check: bad input never opens the store
 
     import mlflow.sklearn
     from mlflow.entities import Metric, Param
@@ -556,7 +582,7 @@ def runs(experiment: str = "course") -> pd.DataFrame:
 
         run_id  run_name  params.C  metrics.accuracy  data_fingerprint
     """
-    experiment = _check_name("experiment", experiment)
+    experiment = _check_name("experiment", experiment, _MAX_EXPERIMENT_LENGTH)
     client, _ = _store()
     with _quiet_warnings():
         experiment_id = _experiment(client, experiment, None, create=False)

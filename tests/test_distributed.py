@@ -83,3 +83,15 @@ def test_bad_input():
         loss([0, 0, 0, np.nan], X, y)
     with pytest.raises(ValueError, match="X must be finite"):
         loss(np.zeros(4), np.where(X > 1, np.inf, X), y)
+
+
+@pytest.mark.parametrize("function", [loss, gradient])
+def test_overflowing_scores_are_refused_not_nan(function):
+    """Finite w and X whose scores X @ w overflow float64 gave a NaN loss and gradient without a word."""
+    X, y = _data(n=20)
+    with np.errstate(all="raise"):  # and no RuntimeWarning on the way
+        with pytest.raises(ValueError, match=r"w and X give scores X @ w too large for float64"):
+            function(np.full(4, 1e308), X, y)
+        with pytest.raises(ValueError, match=r"w and shards\[0\] X give scores"):
+            data_parallel_step(np.full(4, 1e308), [(X, y)], lr=0.1)
+    assert np.isfinite(function(np.full(4, 1e300), X, y)).all()  # large but representable: fine

@@ -47,3 +47,8 @@ def test_bad_input():
         majority_vote_accuracy(3, 1.5)
     with pytest.raises(ValueError, match="p must be finite"):
         majority_vote_accuracy(3, float("nan"))
+    # a stated upper bound: past int32, scipy's float binomial tail is no longer trustworthy (10**20 + 1 raised
+    # a raw numpy TypeError)
+    with pytest.raises(ValueError, match=r"n_voters must be <= 2147483647"):
+        majority_vote_accuracy(10**20 + 1, 0.7)
+    assert majority_vote_accuracy(2**31 - 1, 0.5) == pytest.approx(0.5)

@@ -58,6 +58,22 @@ def test_budget_grid_bad_input():
         budget_grid({"C": [1, 2]}, 0)
     with pytest.raises(TypeError, match="budget must be an integer"):
         budget_grid({"C": [1, 2]}, 2.5)
+    with pytest.raises(ValueError, match=r"param_space\['C'\] must be a 1-d array of values; got shape \(2, 2\)"):
+        budget_grid({"C": np.ones((2, 2))}, 4)  # was read row by row, a grid of arrays
+    with pytest.raises(ValueError, match=r"param_space\['C'\] must be a 1-d array of values; got shape \(\)"):
+        budget_grid({"C": np.array(3.0)}, 4)  # was a vague "len() of unsized object"
+
+
+@pytest.mark.parametrize("space", [loguniform(10, 1), randint(5, 1)])
+def test_budget_grid_refuses_a_distribution_with_invalid_parameters(space):
+    """Bounds in the wrong order make scipy's quantiles NaN: the grid was NaNs (or int64's minimum) without a word."""
+    with pytest.raises(ValueError, match=r"param_space\['C'\] must be a distribution with valid parameters"):
+        budget_grid({"C": space}, 4)
+
+
+def test_budget_grid_accepts_a_series_and_tuple():
+    assert budget_grid({"C": pd.Series([0.1, 1.0, 10.0], index=[5, 6, 7]), "p": ("l1", "l2")}, 4) == {
+        "C": [0.1, 10.0], "p": ["l1", "l2"]}
 
 
 # --- is_gain_real -------------------------------------------------------------------------------------

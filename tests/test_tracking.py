@@ -222,6 +222,8 @@ def test_fingerprint_bad_input():
         data_fingerprint([[1], [1, 2]])
     with pytest.raises(TypeError, match=r"X\['a'\] holds a value of type dict"):
         data_fingerprint(pd.DataFrame({"a": [{"k": 1}]}))
+    with pytest.raises(ValueError, match="y must have one label per row of X; got 3 labels for 2 rows"):
+        data_fingerprint(np.zeros((2, 1)), [0, 1, 0])
     with pytest.raises(TypeError, match="must be dense"):
         from scipy.sparse import eye
 
@@ -245,15 +247,22 @@ def test_fingerprint_bad_input():
         ({"metrics": {"acc": "0.9"}}, TypeError, r"metrics\['acc'\]"),
         ({"experiment": ""}, ValueError, "experiment"),
         ({"run_name": 3}, TypeError, "run_name"),
-        ({"X_train": 3.0}, TypeError, "X must be an array-like"),
+        ({"X_train": 3.0}, TypeError, "X_train must be an array-like"),
+        ({"X_train": np.zeros((0, 1))}, ValueError, "X_train must have at least 1 row"),
+        ({"y_train": [0, 1, 0]}, ValueError, "y_train must have one label per row of X_train; got 3 labels for 2 rows"),
+        ({"experiment": "x" * 257}, ValueError, "experiment must be at most 256 characters"),
+        ({"run_name": "x" * 251}, ValueError, "run_name must be at most 250 characters"),
+        ({"model": "LogisticRegression"}, TypeError, "model must be a scikit-learn estimator"),
         ({"log_model": "yes"}, TypeError, "log_model"),
         ({"log_model": True}, TypeError, "model must be a scikit-learn estimator"),
     ],
 )
 def test_log_run_rejects_bad_input(kwargs, error, match):
-    args = {"params": {}, "metrics": {"acc": 1.0}, "X_train": np.zeros((2, 1)), "log_model": False, **kwargs}
+    """Every check runs before the store is touched (no store is open here: a check that came later would give
+    RuntimeError instead)."""
+    args = {"model": None, "params": {}, "metrics": {"acc": 1.0}, "X_train": np.zeros((2, 1)), "log_model": False, **kwargs}
     with pytest.raises(error, match=match):
-        log_run(None, **args)
+        log_run(**args)
 
 
 def test_other_bad_input(clean_env, monkeypatch):
