@@ -350,3 +350,29 @@ def check_labels(name: str, value: Any, *, min_len: int = 1) -> np.ndarray:
     if np.any(bad):
         raise ValueError(f"{name} must not contain missing or infinite labels (NaN, None, inf); got {int(np.sum(bad))} of them")
     return y
+
+
+def check_time_column(frame: str, df: pd.DataFrame, column: Any, argument: str | None = None, *,
+                      allow_nat: bool = False) -> np.ndarray:
+    """A timezone-naive datetime column of ``df`` as int64 nanoseconds (NaT as the int64 minimum when allowed).
+
+    ``frame`` is the frame's argument name and ``argument`` the parameter that named the column (for the
+    messages). Times outside 1678-2261 are refused: numpy's cast to nanoseconds would wrap them silently.
+    """
+    col = df[column]
+    where = f"{frame}[{column!r}]" + (f" (the {argument} column)" if argument and column != argument else "")
+    if isinstance(col.dtype, pd.DatetimeTZDtype):
+        raise ValueError(f"{where} must be timezone-naive; got {col.dtype} (use .dt.tz_convert(None))")
+    if not pd.api.types.is_datetime64_dtype(col.dtype):
+        raise TypeError(f"{where} must have a datetime64 dtype; got {col.dtype}")
+    if col.dtype != np.dtype("datetime64[ns]"):
+        try:  # pandas' cast raises outside the nanosecond range (OutOfBoundsDatetime is a ValueError)
+            col = col.dt.as_unit("ns")
+        except (ValueError, OverflowError):
+            raise ValueError(f"{where} must hold times between 1678 and 2261; got {col.min()} to {col.max()}") from None
+    t = col.to_numpy("datetime64[ns]").view(np.int64)
+    if not allow_nat:
+        n_nat = int(np.count_nonzero(t == np.iinfo(np.int64).min))
+        if n_nat:
+            raise ValueError(f"{where} must have no missing times; got {n_nat} NaT")
+    return t

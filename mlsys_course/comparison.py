@@ -57,11 +57,13 @@ from mlsys_course._validation import (
     check_probability,
     check_random_state,
     check_same_length,
+    check_seed,
+    check_estimator,
     check_scoring,
     show,
 )
 
-__all__ = ["SPLITS", "Comparison", "compare", "folds", "paired_difference"]
+__all__ = ["SPLITS", "Comparison", "compare", "folds", "paired_difference", "with_seed"]
 
 #: The named split policies of :func:`folds` and :func:`compare`.
 SPLITS = ("time", "group", "random")
@@ -205,8 +207,22 @@ def _rows(X: Any, index: np.ndarray) -> Any:
     return X.iloc[index] if hasattr(X, "iloc") else np.asarray(X)[index]
 
 
-def _with_seed(estimator: Any, seed: int) -> Any:
-    """A clone with every ``random_state`` parameter (nested ones too) set to ``seed``."""
+def with_seed(estimator: Any, seed: RandomState) -> Any:
+    """A clone of ``estimator`` with every ``random_state`` parameter, nested ones too, set to ``seed``.
+
+    How :func:`compare` gives every arm of a repetition the same seed; use it to repeat one model over seeds.
+
+    Example
+    -------
+    >>> from sklearn.ensemble import RandomForestClassifier
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> model = with_seed(make_pipeline(StandardScaler(), RandomForestClassifier(random_state=0)), 7)
+    >>> model.get_params()["randomforestclassifier__random_state"]
+    7
+    """
+    check_estimator("estimator", estimator)
+    seed = check_seed("seed", seed)
     model = clone(estimator)
     keys = [k for k in model.get_params(deep=True) if k == "random_state" or k.endswith("__random_state")]
     return model.set_params(**{k: seed for k in keys}) if keys else model
@@ -214,7 +230,7 @@ def _with_seed(estimator: Any, seed: int) -> Any:
 
 def _fit(arm: Any, name: str, X: Any, y: Any, seed: int) -> Any:
     if hasattr(arm, "fit") and hasattr(arm, "get_params"):
-        return _with_seed(arm, seed).fit(X, y)
+        return with_seed(arm, seed).fit(X, y)
     model = arm(X, y, seed)
     if not hasattr(model, "predict"):
         raise TypeError(f"arms[{name!r}] must return a fitted estimator; got {show(model)}")

@@ -91,6 +91,10 @@ def _numeric_values(name: str, col: pd.Series) -> np.ndarray:
     if scale == "datetime with a time zone":
         col = col.dt.tz_convert(None)
     if scale in ("datetime", "datetime with a time zone"):
+        try:  # numpy's cast to nanoseconds wraps silently outside 1678-2261; pandas' raises
+            col = col.dt.as_unit("ns")
+        except (ValueError, OverflowError):
+            raise ValueError(f"{name} must hold times between 1678 and 2261; got {col.min()} to {col.max()}") from None
         return col.to_numpy("datetime64[ns]").view(np.int64).astype(np.float64)
     if scale == "timedelta":
         return col.to_numpy("timedelta64[ns]").view(np.int64).astype(np.float64)

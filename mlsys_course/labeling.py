@@ -24,6 +24,7 @@ Labels" (weak supervision, semi-supervision, active learning).
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -32,7 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from ._validation import (
@@ -54,6 +55,7 @@ from .streaming import Duration, window_count_batch
 
 __all__ = [
     "ABSTAIN",
+    "MAX_VOTES",
     "FRAUD",
     "FRAUD_LABELING_FUNCTIONS",
     "LEGIT",
@@ -77,17 +79,21 @@ __all__ = [
 ABSTAIN, LEGIT, FRAUD = -1, 0, 1
 VOTES = (ABSTAIN, LEGIT, FRAUD)  # the values a labeling function may return, in the order of LabelModel.vote_probs_
 STRATEGIES = ("uncertainty", "margin", "entropy", "committee", "random")
+#: Most votes (rows x labeling functions) :func:`simulate_votes` makes: its work arrays stay near 500 MB.
+MAX_VOTES = 20_000_000
 TIE_BREAKS = ("abstain", "random", "negative", "positive")
 
 
-def _datetimes(events: pd.DataFrame, column: str, *, allow_nat: bool) -> np.ndarray:
+def _datetimes(events: pd.DataFrame, name: str, column: str, *, allow_nat: bool) -> np.ndarray:
+    """The times in ``events[column]``; the messages name both the frame and the argument ``name`` that chose it."""
     col = events[column]
+    where = f"events[{column!r}] (the {name} column)"
     if isinstance(col.dtype, pd.DatetimeTZDtype):
-        raise ValueError(f"events[{column!r}] must be timezone-naive; got {col.dtype}")
+        raise ValueError(f"{where} must be timezone-naive; got {col.dtype}")
     if not pd.api.types.is_datetime64_dtype(col.dtype):
-        raise TypeError(f"events[{column!r}] must have a datetime64 dtype; got {col.dtype}")
+        raise TypeError(f"{where} must have a datetime64 dtype; got {col.dtype}")
     if not allow_nat and col.isna().any():
-        raise ValueError(f"events[{column!r}] must have no missing times; got {int(col.isna().sum())} NaT")
+        raise ValueError(f"{where} must have no missing times; got {int(col.isna().sum())} NaT")
     return col.to_numpy("datetime64[ns]")
 
 
@@ -102,23 +108,26 @@ def _delays(events: Any, event_time: str, label_time: str, positive: str) -> tup
     events = check_frame("events", events)
     for name, column in (("event_time", event_time), ("label_time", label_time), ("positive", positive)):
         check_column(name, events, column, frame="events")
-    t = _datetimes(events, event_time, allow_nat=False)
-    arrived = _datetimes(events, label_time, allow_nat=True)
+    t = _datetimes(events, "event_time", event_time, allow_nat=False)
+    arrived = _datetimes(events, "label_time", label_time, allow_nat=True)
     col = events[positive]
+    where = f"events[{positive!r}] (the positive column)"
     if col.isna().any():
-        raise ValueError(f"events[{positive!r}] must have no missing values; got {int(col.isna().sum())}")
+        raise ValueError(f"{where} must have no missing values; got {int(col.isna().sum())}")
     values = col.to_numpy(bool) if pd.api.types.is_bool_dtype(col.dtype) else col.to_numpy()
     if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
         values = col.to_numpy(dtype=float)
-    y = check_binary_labels(f"events[{positive!r}]", values).astype(bool)
+    y = check_binary_labels(where, values).astype(bool)
     if np.isnat(arrived[y]).any():
         raise ValueError(
-            f"events[{label_time!r}] must be set for every positive row; got {int(np.isnat(arrived[y]).sum())} NaT"
+            f"events[{label_time!r}] (the label_time column) must be set for every positive row; "
+            f"got {int(np.isnat(arrived[y]).sum())} NaT"
         )
     early = y & (arrived < t)
     if early.any():
         raise ValueError(
-            f"events[{label_time!r}] must not be before events[{event_time!r}]; got {int(early.sum())} such positive row(s)"
+            f"events[{label_time!r}] (the label_time column) must not be before events[{event_time!r}] (the event_time "
+            f"column); got {int(early.sum())} such positive row(s)"
         )
     # As unsigned nanoseconds: a delay longer than int64 holds (292 years) is still exact, and longer than any window.
     delay = arrived.view(np.int64).astype(np.uint64) - t.view(np.int64).astype(np.uint64)
@@ -263,7 +272,8 @@ def _column(df: Any, column: str, kind: str, reader: str) -> np.ndarray:
     A column of the wrong kind would make a rule vote silently wrong (the string "False" is truthy, so
     a flag of strings voted FRAUD on every row), so it is refused, naming the column; so is a missing
     flag, number, time or key. A missing *text* value (the world's ``device`` is missing at random) is
-    unknown, and a rule that needs it does not fire: it abstains.
+    unknown, and a rule that needs it does not fire: it abstains. The numbers the rules read (an amount,
+    an account age) are finite and >= 0: a negative age would otherwise vote "new account".
     """
     check_frame("df", df)
     if column not in df.columns:
@@ -285,9 +295,16 @@ def _column(df: Any, column: str, kind: str, reader: str) -> np.ndarray:
             f"{show(col.unique()[:3].tolist())}"
         )
     if kind == "number":
-        if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
-            return col.to_numpy(dtype=float)
-        raise TypeError(f"df[{column!r}] must be numeric for {reader}; got dtype {dtype}")
+        if not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+            raise TypeError(f"df[{column!r}] must be numeric for {reader}; got dtype {dtype}")
+        values = col.to_numpy(dtype=float)
+        bad = ~np.isfinite(values) | (values < 0)
+        if bad.any():
+            raise ValueError(
+                f"df[{column!r}] must hold finite numbers >= 0 for {reader}; got {int(bad.sum())} other value(s) "
+                f"such as {values[bad][0]}"
+            )
+        return values
     if kind == "time":
         if pd.api.types.is_datetime64_dtype(dtype) and not isinstance(dtype, pd.DatetimeTZDtype):
             return col.to_numpy("datetime64[ns]")
@@ -339,7 +356,7 @@ def lf_new_account(df: pd.DataFrame) -> np.ndarray:
     Parameters
     ----------
     df : pandas.DataFrame
-        Transactions with an ``account_age_days`` column.
+        Transactions with an ``account_age_days`` column (finite numbers >= 0).
 
     Returns
     -------
@@ -423,7 +440,7 @@ def lf_small_digital_mobile(df: pd.DataFrame) -> np.ndarray:
     Parameters
     ----------
     df : pandas.DataFrame
-        Transactions with ``merchant_category``, ``amount`` and ``device`` columns (a missing device: the
+        Transactions with ``merchant_category``, ``amount`` (finite, >= 0) and ``device`` columns (a missing device: the
         rule abstains).
 
     Returns
@@ -457,7 +474,7 @@ def lf_established_customer(df: pd.DataFrame) -> np.ndarray:
     Parameters
     ----------
     df : pandas.DataFrame
-        Transactions with ``account_age_days`` and ``is_foreign`` columns.
+        Transactions with ``account_age_days`` (finite, >= 0) and ``is_foreign`` columns.
 
     Returns
     -------
@@ -535,24 +552,31 @@ def apply_labeling_functions(df: pd.DataFrame, lfs: Mapping[str, Callable] | Seq
     names, funcs = _check_lfs(lfs)
     L = np.empty((len(df), len(funcs)), dtype=np.int64)
     for j, (name, f) in enumerate(zip(names, funcs)):
+        where = f"lfs[{name!r}]" if isinstance(lfs, Mapping) else f"lfs[{j}] (labeling function {name!r})"
         try:
             votes = np.asarray(f(df))
         except Exception as error:  # the function's own error, kept as it is, with the function named
-            error.add_note(f"(raised by labeling function {name!r} in apply_labeling_functions)")
+            error.add_note(f"(raised by {where} in apply_labeling_functions)")
             raise
         if votes.shape != (len(df),):
-            raise ValueError(
-                f"labeling function {name!r} must return one vote per row, shape ({len(df)},); got shape {votes.shape}"
-            )
+            raise ValueError(f"{where} must return one vote per row of df, shape ({len(df)},); got shape {votes.shape}")
         if votes.dtype == bool or not (np.issubdtype(votes.dtype, np.number) or votes.dtype == object):
             raise TypeError(
-                f"labeling function {name!r} must return the numbers -1 (abstain), 0 and 1; got dtype {votes.dtype} "
+                f"{where} must return the numbers -1 (abstain), 0 and 1; got dtype {votes.dtype} "
                 "(for a boolean condition, return np.where(condition, FRAUD, ABSTAIN))"
+            )
+        if votes.dtype == object and not all(
+            v is None or v is pd.NA
+            or isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+            for v in votes.tolist()
+        ):
+            raise TypeError(
+                f"{where} must return the numbers -1 (abstain), 0 and 1; got values such as {show(votes[:3].tolist())}"
             )
         bad = ~np.isin(votes, VOTES) | pd.isna(votes)
         if bad.any():
-            got = show(np.unique(votes[bad])[:5].tolist())
-            raise ValueError(f"labeling function {name!r} must return only -1, 0 and 1; got {got}")
+            got = show(list(dict.fromkeys(map(str, votes[bad].tolist())))[:5])
+            raise ValueError(f"{where} must return only -1, 0 and 1; got {got}")
         L[:, j] = votes
     return L
 
@@ -618,7 +642,8 @@ def lf_summary(L: Any, y: Any = None, *, names: Sequence[str] | None = None) -> 
     L : array-like of shape (n, m)
         Votes -1 (abstain), 0, 1, as made by :func:`apply_labeling_functions`.
     y : array-like of shape (n,), optional
-        True 0/1 labels.
+        True 0/1 labels, paired with the rows of ``L`` by position (a Series and a DataFrame ``L`` must
+        share their index).
     names : sequence of str, optional
         One name per column (a dict of labeling functions gives its keys); default ``lf_0 .. lf_{m-1}``.
 
@@ -640,7 +665,7 @@ def lf_summary(L: Any, y: Any = None, *, names: Sequence[str] | None = None) -> 
     b      [1]      0.50      0.50       0.25        1          1  0.500000
     c   [0, 1]      0.75      0.50       0.50        1          2  0.333333
     """
-    L = _check_L("L", L)
+    L_given, L = L, _check_L("L", L)
     n, m = L.shape
     if names is None:
         labels = [f"lf_{j}" for j in range(m)]
@@ -661,6 +686,11 @@ def lf_summary(L: Any, y: Any = None, *, names: Sequence[str] | None = None) -> 
         "conflicts": conflict.mean(axis=0),
     }, index=labels)
     if y is not None:
+        if isinstance(y, pd.Series) and isinstance(L_given, pd.DataFrame) and not y.index.equals(L_given.index):
+            raise ValueError(
+                "y must have the same index as L when both are pandas objects (rows are paired by position); got "
+                "different indexes (use y.to_numpy() to pair them by position)"
+            )
         truth = check_binary_labels("y", y)
         check_same_length(L=L, y=truth)
         correct = (votes & (L == truth[:, None])).sum(axis=0)
@@ -728,7 +758,8 @@ def simulate_votes(
     Parameters
     ----------
     n : int
-        Number of rows, in [1, 100_000_000].
+        Number of rows, >= 1; ``n * len(accuracies)`` is at most :data:`MAX_VOTES` (a few hundred MB of
+        work arrays).
     accuracies : list-like of float
         ``P(vote = y | votes)`` per function, each in [0, 1].
     coverages : list-like of float
@@ -753,10 +784,15 @@ def simulate_votes(
     >>> L.shape, round(float((L[:, 0] != -1).mean()), 2), round(float((L[:, 1] == y).mean()), 2)
     ((10000, 2), 0.5, 0.6)
     """
-    n = check_int("n", n, minimum=1, maximum=100_000_000)
+    n = check_int("n", n, minimum=1)
     acc = check_array("accuracies", accuracies).astype(float)
     cov = check_array("coverages", coverages).astype(float)
     check_same_length(accuracies=acc, coverages=cov)
+    if n * len(acc) > MAX_VOTES:
+        raise ValueError(
+            f"n must be <= MAX_VOTES // len(accuracies) = {MAX_VOTES // len(acc):,} (n * {len(acc)} labeling functions "
+            f"is at most MAX_VOTES = {MAX_VOTES:,} votes); got {n:,}"
+        )
     for name, arr in (("accuracies", acc), ("coverages", cov)):
         if ((arr < 0) | (arr > 1)).any():
             raise ValueError(f"{name} must be probabilities in [0, 1]; got {show(arr.tolist())}")
@@ -1031,6 +1067,22 @@ def _informativeness(model: Any, X: np.ndarray, strategy: str, committee: Sequen
     return _entropy(p)
 
 
+def _check_fitted_for(name: str, model: Any, X: np.ndarray) -> None:
+    """A scikit-learn model that is fitted, on as many features as ``X_pool`` has (other models are trusted)."""
+    if isinstance(model, BaseEstimator):
+        try:
+            check_is_fitted(model)
+        except NotFittedError:
+            raise ValueError(
+                f"{name} must be a fitted classifier; got an unfitted {type(model).__name__} (call fit first)"
+            ) from None
+    expected = getattr(model, "n_features_in_", None)
+    if isinstance(expected, numbers.Integral) and expected != X.shape[1]:
+        raise ValueError(
+            f"X_pool must have as many columns as {name} was fitted on ({expected}); got {X.shape[1]}"
+        )
+
+
 def query(
     model: Any,
     X_pool: Any,
@@ -1059,7 +1111,8 @@ def query(
     model : fitted classifier
         Needs ``predict_proba`` for uncertainty, margin and entropy; unused by ``"random"``; for
         ``"committee"`` without ``committee``, its ``estimators_`` (a fitted ``BaggingClassifier`` or
-        random forest) are the committee.
+        random forest) are the committee. A scikit-learn model that is not fitted, or was fitted on
+        another number of columns than ``X_pool`` has, is refused before it is asked anything.
     X_pool : array-like of shape (n_pool, d)
         The unlabelled rows (numeric, finite); a DataFrame is passed to the model as it is.
     n : int
@@ -1067,7 +1120,8 @@ def query(
     strategy : {"uncertainty", "margin", "entropy", "committee", "random"}, default "uncertainty"
         How to rank the pool.
     committee : list-like of fitted classifiers, optional
-        The committee for ``"committee"`` (at least two members).
+        The committee for ``"committee"`` (at least two members); refused with any other strategy, which
+        would ignore it.
     random_state : int, numpy.random.Generator or None
         Seed for ties and for ``"random"``.
 
@@ -1090,7 +1144,11 @@ def query(
     """
     check_choice("strategy", strategy, STRATEGIES)
     Xp = check_array("X_pool", X_pool, ndim=2).astype(float)
-    n = check_int("n", n, minimum=1, maximum=len(Xp))
+    n = check_int("n", n, minimum=1)
+    if n > len(Xp):
+        raise ValueError(f"n must be <= the number of rows of X_pool ({len(Xp)}); got {n}")
+    if committee is not None and strategy != "committee":
+        raise ValueError(f"committee is used only by strategy='committee'; got a committee with strategy={strategy!r}")
     rng = check_random_state("random_state", random_state)
     if strategy == "random":
         return rng.choice(len(Xp), n, replace=False)
@@ -1108,10 +1166,14 @@ def query(
         lacking = [j for j, member in enumerate(committee) if not callable(getattr(member, "predict", None))]
         if lacking:
             raise TypeError(f"committee must hold fitted classifiers with predict; got member(s) {lacking} without")
+        for j, member in enumerate(committee):
+            _check_fitted_for(f"committee[{j}]", member, Xp)
     elif not hasattr(model, "predict_proba"):
         raise TypeError(
             f"model must be a fitted classifier with predict_proba for strategy={strategy!r}; got {type(model).__name__}"
         )
+    else:
+        _check_fitted_for("model", model, Xp)
     score = _informativeness(model, X_pool if isinstance(X_pool, pd.DataFrame) else Xp, strategy, committee)
     shuffle = rng.permutation(len(Xp))  # random order among ties
     return shuffle[np.argsort(-score[shuffle], kind="stable")[:n]]

@@ -55,6 +55,7 @@ from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils.multiclass import type_of_target
 
 from ._validation import (
+    check_time_column,
     RandomState,
     check_binary_labels,
     check_bool,
@@ -97,31 +98,6 @@ DateLike = str | _dt.date | np.datetime64
 
 
 # --- Column checks specific to this module --------------------------------------------------------------
-def _times(frame: str, df: pd.DataFrame, column: Any, argument: str | None = None, *,
-           allow_nat: bool = False) -> np.ndarray:
-    """A timezone-naive datetime column as int64 nanoseconds (NaT as the int64 minimum when allowed).
-
-    ``argument`` is the parameter that named the column (for the messages)."""
-    col = df[column]
-    where = f"{frame}[{column!r}]" + (f" (the {argument} column)" if argument and column != argument else "")
-    if isinstance(col.dtype, pd.DatetimeTZDtype):
-        raise ValueError(f"{where} must be timezone-naive; got {col.dtype} (use .dt.tz_convert(None))")
-    if not pd.api.types.is_datetime64_dtype(col.dtype):
-        raise TypeError(f"{where} must have a datetime64 dtype; got {col.dtype}")
-    if col.dtype != np.dtype("datetime64[ns]"):
-        try:  # numpy's cast to nanoseconds wraps around silently outside 1678-2262; pandas' raises
-            col = col.dt.as_unit("ns")
-        except (ValueError, OverflowError):  # pandas' OutOfBoundsDatetime is a ValueError
-            raise ValueError(
-                f"{where} must hold times between 1678 and 2261; got {col.min()} to {col.max()}") from None
-    t = col.to_numpy("datetime64[ns]").view(np.int64)
-    if not allow_nat:
-        n_nat = int(np.count_nonzero(t == np.iinfo(np.int64).min))  # NaT
-        if n_nat:
-            raise ValueError(f"{where} must have no missing times; got {n_nat} NaT")
-    return t
-
-
 def _group_codes(df: pd.DataFrame, group: Any) -> np.ndarray:
     """The group column as codes 0..n_groups-1, checked (no missing group, at least 2 groups)."""
     check_column("group", df, group)
@@ -197,7 +173,7 @@ def time_split(df: pd.DataFrame, *, time: str = "timestamp", test_size: float = 
     check_frame("df", df, min_rows=2)
     check_column("time", df, time)
     test_size = check_probability("test_size", test_size)
-    t = _times("df", df, time, "time")
+    t = check_time_column("df", df, time, "time")
     n = len(t)
     n_test = min(max(math.ceil(test_size * n), 1), n - 1)
     cut = np.sort(t)[n - n_test]
@@ -254,7 +230,7 @@ def time_series_cv(
     """
     check_frame("df", df)
     check_column("time", df, time)
-    t = _times("df", df, time, "time")
+    t = check_time_column("df", df, time, "time")
     down = np.flatnonzero(np.diff(t) < 0)
     if len(down):
         raise ValueError(
@@ -453,8 +429,8 @@ def label_available_split(
     check_column("time", df, time)
     check_column("label_time", df, label_time)
     cut = check_timestamp("cutoff", cutoff).value
-    t = _times("df", df, time, "time")
-    known = _times("df", df, label_time, "label_time", allow_nat=True)
+    t = check_time_column("df", df, time, "time")
+    known = check_time_column("df", df, label_time, "label_time", allow_nat=True)
     nat = df[label_time].isna().to_numpy()
     early = ~nat & (known < t)
     if early.any():
@@ -657,8 +633,8 @@ def point_in_time_join(
     [2.0, nan, nan]
     """
     lk, fk = _check_join(labels, features, on, label_time, feature_time, suffix)
-    lt = _times("labels", labels, label_time, "label_time")
-    ft = _times("features", features, feature_time, "feature_time")
+    lt = check_time_column("labels", labels, label_time, "label_time")
+    ft = check_time_column("features", features, feature_time, "feature_time")
     tol = None if tolerance is None else check_duration("tolerance", tolerance).value
     exact = check_bool("allow_exact_matches", allow_exact_matches)
     if not isinstance(engine, str):
@@ -745,8 +721,8 @@ def naive_latest_join(
     [2, 1, 2]
     """
     lk, fk = _check_join(labels, features, on, label_time, feature_time, suffix)
-    _times("labels", labels, label_time, "label_time")
-    ft = _times("features", features, feature_time, "feature_time")
+    check_time_column("labels", labels, label_time, "label_time")
+    ft = check_time_column("features", features, feature_time, "feature_time")
     order = np.argsort(ft, kind="stable")
     last = pd.Series(order, index=fk[order])
     last = last[~last.index.duplicated(keep="last")]
@@ -799,7 +775,7 @@ def chargeback_log(df: pd.DataFrame, *, key: str = "user_id") -> pd.DataFrame:
         raise ValueError(f"df must have the columns 'is_fraud' and 'label_known_at' (as make_transactions makes); "
                          f"missing {missing}")
     fraud = check_binary_labels("df['is_fraud']", df["is_fraud"]).astype(bool) if len(df) else np.zeros(0, bool)
-    known = _times("df", df, "label_known_at", allow_nat=True)
+    known = check_time_column("df", df, "label_known_at", allow_nat=True)
     if df["label_known_at"].isna().to_numpy()[fraud].any():
         raise ValueError("df['label_known_at'] must be known (not NaT) for every fraud row")
     keys = df[key][fraud]
@@ -969,7 +945,7 @@ def leakage_scan(
             _check_scan_feature("X_test", X_test[column])
     frames = [("X_train", X_train)] + ([("X_test", X_test)] if X_test is not None else [])
     named = {**{c: "time" for c in time_columns}, **({label_time: "label_time"} if label_time is not None else {})}
-    times = {(name, column): _times(name, frame, column, argument, allow_nat=True)
+    times = {(name, column): check_time_column(name, frame, column, argument, allow_nat=True)
              for name, frame in frames for column, argument in named.items()}
     rows = []
 

@@ -10,10 +10,13 @@ The chapter's experiments (simulated samples that miss a rare group, inclusion f
 samplers and their chi-square test, a naive stream sampler as the straw man) are in
 :mod:`mlsys_course.lab.ch04a`.
 
-Conventions: a *population* is an int ``n`` (the positions ``0 .. n-1``), an array-like (its rows
-along the first axis) or a pandas Series/DataFrame (its rows, original index kept). Every function
-that draws randomness takes ``random_state`` with scikit-learn's meaning: None (the default) for fresh
-randomness, an int for the same result every time, or a ``numpy.random.Generator``.
+Conventions: a *population* is an int ``n`` (the positions ``0 .. n-1``, n at most
+:data:`MAX_POPULATION`), an array-like (its rows along the first axis; a list mixing strings with other
+values keeps its items as they are, never turned into strings) or a pandas Series/DataFrame (its rows,
+original index kept). Every function that draws randomness takes ``random_state`` with scikit-learn's
+meaning: None (the default) for fresh randomness, an int for the same result every time, or a
+``numpy.random.Generator``. Draws not bounded by the population (positions of an int population,
+weighted draws with replacement) are at most :data:`MAX_DRAWS`, which numpy draws in about a second.
 
 Book: Chapter 4, "Sampling" (nonprobability sampling, simple random sampling, stratified sampling,
 weighted sampling, reservoir sampling, importance sampling).
@@ -22,6 +25,7 @@ weighted sampling, reservoir sampling, importance sampling).
 from __future__ import annotations
 
 import math
+import numbers
 import random
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -44,6 +48,8 @@ from ._validation import (
 )
 
 __all__ = [
+    "MAX_DRAWS",
+    "MAX_POPULATION",
     "effective_sample_size",
     "importance_estimate",
     "importance_weights",
@@ -58,6 +64,12 @@ __all__ = [
 ]
 
 
+#: Largest population (rows) an int ``population``, a stratum count or :func:`miss_probability` takes.
+MAX_POPULATION = 10**18
+#: Most draws held in memory where the population does not bound them (about a second of numpy work).
+MAX_DRAWS = 10**7
+
+
 # --- populations ---------------------------------------------------------------------------------
 
 
@@ -66,7 +78,7 @@ def _population(population: Any) -> tuple[int, Callable[[np.ndarray], Any]]:
     if isinstance(population, (bool, np.bool_)):
         raise TypeError(f"population must be an int, an array-like or a pandas object; got {population!r}")
     if isinstance(population, (int, np.integer)):
-        n = check_int("population", population, minimum=1)
+        n = check_int("population", population, minimum=1, maximum=MAX_POPULATION)
         return n, lambda idx: np.asarray(idx, dtype=np.int64)
     if hasattr(population, "iloc"):  # pandas Series or DataFrame: keep the index
         if len(population) == 0:
@@ -81,8 +93,28 @@ def _population(population: Any) -> tuple[int, Callable[[np.ndarray], Any]]:
         ndim = np.ndim(population)
     except ValueError:  # a ragged list
         raise ValueError(f"population must be rectangular (every row of the same length); got {show(population)}") from None
-    arr = check_array("population", population, ndim=ndim or 1, numeric=False)
+    arr = _as_items(check_array("population", population, ndim=ndim or 1, numeric=False), population)
     return len(arr), lambda idx: arr[idx]
+
+
+def _as_items(arr: np.ndarray, value: Any) -> np.ndarray:
+    """``arr = np.asarray(value)``, but a list mixing strings with other values stays a list of its items.
+
+    numpy turns ``["a", 1]`` into ``["a", "1"]``: the sample would hold strings that were never in the
+    population (and ``1`` and ``"1"`` would be one stratum). Such a list is kept as an object array instead.
+    """
+    if arr.dtype.kind not in "US" or isinstance(value, np.ndarray):
+        return arr
+    items = np.array(value, dtype=object)  # the same shape: numpy found scalars (strings) in every cell
+    return arr if all(isinstance(v, (str, bytes)) for v in items.ravel().tolist()) else items
+
+
+def _check_k(k: Any, n: int) -> int:
+    """A sample size in [1, n], the error naming the population it is drawn from."""
+    k = check_int("k", k, minimum=1)
+    if k > n:
+        raise ValueError(f"k must be <= the number of rows of population ({n}); got {k}")
+    return k
 
 
 def simple_random_sample(population: Any, k: int, *, random_state: RandomState = None) -> Any:
@@ -91,9 +123,11 @@ def simple_random_sample(population: Any, k: int, *, random_state: RandomState =
     Parameters
     ----------
     population : int, array-like or pandas Series/DataFrame
-        ``n`` for the positions ``0 .. n-1``, or the rows to sample from (first axis).
+        ``n`` for the positions ``0 .. n-1`` (n <= :data:`MAX_POPULATION`), or the rows to sample from
+        (first axis).
     k : int
-        Sample size, in [1, n].
+        Sample size, in [1, n]. For an int population at most :data:`MAX_DRAWS`, and at most ``n // 50``
+        when n exceeds 10**8 (numpy would otherwise shuffle all n positions in memory).
     random_state : int, numpy.random.Generator or None
         Seed or generator.
 
@@ -113,7 +147,15 @@ def simple_random_sample(population: Any, k: int, *, random_state: RandomState =
     ((1000,), 1000, True)
     """
     n, take = _population(population)
-    k = check_int("k", k, minimum=1, maximum=n)
+    k = _check_k(k, n)
+    if isinstance(population, (int, np.integer)):
+        if k > MAX_DRAWS:
+            raise ValueError(f"k must be <= MAX_DRAWS = {MAX_DRAWS:,} when population is an int; got {k:,}")
+        if n > 10**8 and k > n // 50:  # numpy then shuffles an array of all n positions
+            raise ValueError(
+                f"k must be <= population // 50 = {n // 50:,} when population is an int above 10**8 (numpy would "
+                f"hold all {n:,} positions in memory to draw more); got k={k:,}"
+            )
     rng = check_random_state("random_state", random_state)
     return take(rng.choice(n, size=k, replace=False))
 
@@ -127,7 +169,7 @@ def miss_probability(n_population: int, n_rare: int, k: int) -> float:
     Parameters
     ----------
     n_population : int
-        Population size N, >= 1.
+        Population size N, in [1, :data:`MAX_POPULATION`].
     n_rare : int
         Rare rows in it, r in [0, N].
     k : int
@@ -137,8 +179,10 @@ def miss_probability(n_population: int, n_rare: int, k: int) -> float:
     -------
     float
         Probability of missing every rare row (1.0 when there is none; 0.0 when ``k > N - r``, or when
-        it is below the smallest double, about 1e-324). Fast for any sizes: beyond 10,000 factors the
-        logs are added in numpy blocks.
+        it is below the smallest double, about 1e-324). Fast for any sizes up to :data:`MAX_POPULATION`:
+        up to 10,000 factors are multiplied, up to 10 million their logs are added in numpy blocks, and
+        beyond that the sum of logs is taken by the midpoint rule over a million equal blocks (the terms
+        then change so slowly that its relative error is below 1e-20, far under the float's 1e-16).
 
     Book: Chapter 4, "Sampling: Simple random sampling" (rare classes can be left out entirely).
 
@@ -149,23 +193,36 @@ def miss_probability(n_population: int, n_rare: int, k: int) -> float:
     >>> round(miss_probability(100_000, 10, 1_000), 4)
     0.9044
     """
-    n = check_int("n_population", n_population, minimum=1)
-    r = check_int("n_rare", n_rare, minimum=0, maximum=n)
-    k = check_int("k", k, minimum=1, maximum=n)
+    n = check_int("n_population", n_population, minimum=1, maximum=MAX_POPULATION)
+    r = check_int("n_rare", n_rare, minimum=0)
+    if r > n:
+        raise ValueError(f"n_rare must be <= n_population ({n}); got {r}")
+    k = check_int("k", k, minimum=1)
+    if k > n:
+        raise ValueError(f"k must be <= n_population ({n}); got {k}")
     if k > n - r:
         return 0.0
     # C(N-r, k) / C(N, k) = prod_{i<k} (N-r-i)/(N-i) = prod_{i<r} (N-k-i)/(N-i): take the shorter.
     small, large = sorted((r, k))
     if small <= 10_000:
         return math.prod((n - large - i) / (n - i) for i in range(small))
-    # Many factors: add their logs in numpy blocks, and stop once the product is below the smallest float.
-    log_p = 0.0
-    for start in range(0, small, 1_000_000):
-        i = np.arange(start, min(start + 1_000_000, small), dtype=np.float64)
-        log_p += float(np.sum(np.log1p(-large / (n - i))))
-        if log_p < -746.0:  # exp(-746) rounds to 0.0
-            return 0.0
-    return math.exp(log_p)
+    # Every factor is at most 1 - large/N: when even that product is below the smallest float, so is P.
+    if small * math.log1p(-large / n) < -746.0:  # exp(-746) rounds to 0.0
+        return 0.0
+    if small <= 10_000_000:  # add the logs in numpy blocks, stopping once the product is below the smallest float
+        log_p = 0.0
+        for start in range(0, small, 1_000_000):
+            i = np.arange(start, min(start + 1_000_000, small), dtype=np.float64)
+            log_p += float(np.sum(np.log1p(-large / (n - i))))
+            if log_p < -746.0:
+                return 0.0
+        return math.exp(log_p)
+    # More than 10**7 factors, yet small * large / N <~ 746: then large / N < 1e-4, the terms log1p(-large / (N - i))
+    # vary by a relative 1e-4 at most, and the midpoint rule over 10**6 equal blocks of i is exact to double precision.
+    edges = np.round(np.linspace(0.0, float(small), 1_000_001))
+    width, middle = np.diff(edges), (edges[:-1] + edges[1:] - 1.0) / 2.0
+    log_p = float(np.sum(width * np.log1p(-large / (n - middle))))
+    return math.exp(log_p) if log_p >= -746.0 else 0.0
 
 
 # --- stratified sampling -------------------------------------------------------------------------
@@ -190,7 +247,7 @@ def stratified_allocation(counts: Any, k: int, *, min_per_stratum: int = 0) -> n
     Parameters
     ----------
     counts : array-like of int, shape (n_strata,)
-        Stratum sizes, each >= 1.
+        Stratum sizes, each in [1, :data:`MAX_POPULATION`].
     k : int
         Total sample size, in [1, sum(counts)].
     min_per_stratum : int, default 0
@@ -217,9 +274,13 @@ def stratified_allocation(counts: Any, k: int, *, min_per_stratum: int = 0) -> n
         raise TypeError(f"counts must hold integers; got {show(arr.tolist())}")
     if np.any(arr < 1):
         raise ValueError(f"counts must all be >= 1; got {show(arr.tolist())}")
+    if np.any(arr > MAX_POPULATION):
+        raise ValueError(f"counts must all be <= MAX_POPULATION = {MAX_POPULATION:.0e}; got {show(arr.tolist())}")
     sizes = [int(c) for c in arr]
     total = sum(sizes)
-    k = check_int("k", k, minimum=1, maximum=total)
+    k = check_int("k", k, minimum=1)
+    if k > total:
+        raise ValueError(f"k must be <= the total of counts ({total}); got {k}")
     m = check_int("min_per_stratum", min_per_stratum, minimum=0)
     floors = [min(m, c) for c in sizes]
     if sum(floors) > k:
@@ -239,7 +300,8 @@ def stratified_allocation(counts: Any, k: int, *, min_per_stratum: int = 0) -> n
         for h in low:  # fix these at their floor and split the rest again
             alloc[h] = floors[h]
             budget -= floors[h]
-        free = [h for h in free if h not in low]
+        fixed = set(low)
+        free = [h for h in free if h not in fixed]
 
 
 def _largest_remainder(sizes: list[int], k: int) -> list[int]:
@@ -308,7 +370,7 @@ def stratified_sample(
     if k is None:
         f = check_real("frac", frac, low=0.0, high=1.0, low_open=True)
         k = max(1, math.floor(f * n + 0.5))
-    k = check_int("k", k, minimum=1, maximum=n)
+    k = _check_k(k, n)
     labels = _strata_labels(population, strata, n)
     _, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
     alloc = stratified_allocation(counts, k, min_per_stratum=min_per_stratum)
@@ -325,10 +387,10 @@ def _strata_labels(population: Any, strata: Any, n: int) -> np.ndarray:
             raise ValueError("strata must be given when population is an int; got None")
         if hasattr(population, "columns"):
             raise ValueError("strata must name a column or give one label per row for a DataFrame; got None")
-        labels = np.asarray(population)
+        labels = _as_items(np.asarray(population), population)
         if labels.ndim != 1:
             raise ValueError(f"strata must be given when population is not 1-d; got population of shape {labels.shape}")
-        return _check_strata(labels)
+        return _check_strata(labels, "population (its values are the strata when strata=None)")
     if hasattr(population, "columns") and isinstance(strata, str):
         if strata not in population.columns:
             raise ValueError(f"strata must be a column of population; got {strata!r}, columns are {list(population.columns)}")
@@ -341,22 +403,27 @@ def _strata_labels(population: Any, strata: Any, n: int) -> np.ndarray:
             "position, so a different index would pair rows with the wrong labels); got different indexes "
             "(use strata.to_numpy() to pair them by position)"
         )
-    labels = check_array("strata", strata, min_len=0, numeric=False)
+    labels = _as_items(check_array("strata", strata, min_len=0, numeric=False), strata)
     if len(labels) != n:
         raise ValueError(f"strata must have one label per row of population ({n}); got length {len(labels)}")
     return _check_strata(labels)
 
 
-def _check_strata(labels: np.ndarray) -> np.ndarray:
+def _check_strata(labels: np.ndarray, name: str = "strata") -> np.ndarray:
     """Stratum labels: no missing label (it would silently form a stratum of its own), one sortable type."""
     missing = pd.isna(labels)
     if missing.any():
-        raise ValueError(f"strata must have no missing labels; got {int(missing.sum())} missing (NaN or None)")
+        raise ValueError(f"{name} must have no missing labels; got {int(missing.sum())} missing (NaN or None)")
+    if labels.dtype == object:  # one kind of label: a string and a number (or a bool) are never one stratum
+        kinds = {"str" if isinstance(v, (str, bytes)) else "bool" if isinstance(v, (bool, np.bool_))
+                 else "number" if isinstance(v, numbers.Number) else type(v).__name__ for v in labels.tolist()}
+        if len(kinds) > 1:
+            raise TypeError(f"{name} must hold labels of one kind (all strings or all numbers); got a mix of {sorted(kinds)}")
     try:
         np.unique(labels)
     except TypeError:
         kinds = sorted({type(v).__name__ for v in labels.tolist()})
-        raise TypeError(f"strata must hold labels of one kind (all strings or all numbers); got a mix of {kinds}") from None
+        raise TypeError(f"{name} must hold labels of one kind (all strings or all numbers); got a mix of {kinds}") from None
     return labels
 
 
@@ -390,7 +457,8 @@ def weighted_sample(
     population : int, array-like or pandas Series/DataFrame
         ``n`` for the positions ``0 .. n-1``, or the rows.
     k : int
-        Number of draws, >= 1; without replacement at most the number of rows with positive weight.
+        Number of draws, >= 1: with replacement at most :data:`MAX_DRAWS`, without it at most the number
+        of rows with positive weight.
     weights : array-like of shape (n,)
         Non-negative, finite, not all zero; need not sum to 1.
     replace : bool, default True
@@ -412,14 +480,12 @@ def weighted_sample(
     array([0.1033, 0.1975, 0.6992])
     """
     n, take = _population(population)
-    if isinstance(weights, pd.Series) and hasattr(population, "index") and not weights.index.equals(population.index):
-        raise ValueError(
-            "weights must have the same index as population when both are pandas objects (rows are matched by "
-            "position); got different indexes (use weights.to_numpy() to pair them by position)"
-        )
+    _check_paired("weights", weights, "population", population)
     w = _check_weights("weights", weights, n)
     replace = check_bool("replace", replace)
     k = check_int("k", k, minimum=1)
+    if replace and k > MAX_DRAWS:
+        raise ValueError(f"k must be <= MAX_DRAWS = {MAX_DRAWS:,} draws with replacement; got {k:,}")
     positive = int(np.count_nonzero(w))
     if not replace and k > positive:
         raise ValueError(f"k must be <= the number of rows with positive weight ({positive}) when replace=False; got {k}")
@@ -582,8 +648,10 @@ def reservoir_sample_chunks(chunks: Iterable, k: int, *, random_state: RandomSta
     Parameters
     ----------
     chunks : iterable of array-like
-        Batches of rows (rows along the first axis), read once; empty batches are allowed. Later
-        batches must cast safely to the dtype of the first k rows (no silent truncation).
+        Batches of rows (rows along the first axis), read once; empty batches are allowed. Every batch
+        holds one kind of value (numbers, strings, ...), the same kind as the first, and later batches
+        must cast safely to the dtype of the first k rows (no silent truncation, no number turned into
+        a string).
     k : int
         Reservoir size, >= 1.
     random_state : int, numpy.random.Generator or None
@@ -616,19 +684,27 @@ def reservoir_sample_chunks(chunks: Iterable, k: int, *, random_state: RandomSta
     reservoir = None
     row_shape = None
     start = 0  # stream position of the current chunk's first row
+    kind = None
     for number, chunk in enumerate(_iterate("chunks", chunks)):
-        chunk = np.asarray(chunk)
+        try:
+            chunk = np.asarray(chunk)
+        except ValueError:  # a ragged list of rows
+            raise ValueError(f"chunks must yield rectangular array-likes of rows; got a ragged chunk {number}") from None
         if chunk.ndim == 0:
             raise TypeError(f"chunks must yield array-likes of rows; got chunk {number} = {show(chunk.item())}")
         m = len(chunk)
         if m == 0:
             continue
         if row_shape is None:
-            row_shape = chunk.shape[1:]
+            row_shape, kind = chunk.shape[1:], _kind(chunk.dtype)
         elif chunk.shape[1:] != row_shape:
             raise ValueError(
                 f"chunks must all hold rows of the same shape {row_shape}; "
                 f"got chunk {number} with rows of shape {chunk.shape[1:]}"
+            )
+        elif _kind(chunk.dtype) != kind:
+            raise TypeError(
+                f"chunks must all hold one kind of value ({kind}, as the first); got chunk {number} of dtype {chunk.dtype}"
             )
         if reservoir is None:
             take = min(k - n_first, m)
@@ -660,6 +736,23 @@ def reservoir_sample_chunks(chunks: Iterable, k: int, *, random_state: RandomSta
 # --- importance sampling -------------------------------------------------------------------------
 
 
+def _kind(dtype: np.dtype) -> str:
+    """The kind of value a dtype holds, for chunks that numpy would otherwise silently promote to strings."""
+    if dtype.kind in "biufc":
+        return "numbers"
+    return {"U": "strings", "S": "bytes", "M": "datetimes", "m": "durations", "O": "objects"}.get(dtype.kind, str(dtype))
+
+
+def _check_paired(name: str, value: Any, other_name: str, other: Any) -> None:
+    """Two pandas objects paired row by row must share their index: pairing by position would mismatch rows."""
+    pandas = (pd.Series, pd.DataFrame)
+    if isinstance(value, pandas) and isinstance(other, pandas) and not value.index.equals(other.index):
+        raise ValueError(
+            f"{name} must have the same index as {other_name} when both are pandas objects (rows are paired by "
+            f"position); got different indexes (use {name}.to_numpy() to pair them by position)"
+        )
+
+
 def importance_weights(p_density: Any, q_density: Any) -> np.ndarray:
     """Importance weights ``w = P(x) / Q(x)`` of samples x drawn from Q, to reweight them towards P.
 
@@ -670,7 +763,8 @@ def importance_weights(p_density: Any, q_density: Any) -> np.ndarray:
         for :func:`importance_estimate` with ``self_normalized=True``.
     q_density : array-like of shape (n,)
         Density Q the samples were drawn from, at each sample; finite, > 0 (Q must cover every x
-        it produced, and P's support must lie inside Q's for the estimate to be unbiased).
+        it produced, and P's support must lie inside Q's for the estimate to be unbiased). Paired with
+        ``p_density`` by position; two pandas Series must share their index.
 
     Returns
     -------
@@ -684,6 +778,7 @@ def importance_weights(p_density: Any, q_density: Any) -> np.ndarray:
     >>> importance_weights([0.2, 0.3, 0.5], [0.4, 0.3, 0.25])
     array([0.5, 1. , 2. ])
     """
+    _check_paired("q_density", q_density, "p_density", p_density)
     p = check_array("p_density", p_density).astype(float)
     q = check_array("q_density", q_density).astype(float)
     check_same_length(p_density=p, q_density=q)
@@ -716,14 +811,16 @@ def importance_estimate(values: Any, weights: Any, *, self_normalized: bool = Fa
     values : array-like of shape (n,)
         f at each sample; finite.
     weights : array-like of shape (n,)
-        Importance weights (:func:`importance_weights`); non-negative, finite, not all zero.
+        Importance weights (:func:`importance_weights`); non-negative, finite, not all zero. Paired with
+        ``values`` by position; two pandas Series must share their index.
     self_normalized : bool, default False
         Divide by the sum of the weights instead of n.
 
     Returns
     -------
     float
-        The estimate.
+        The estimate. Sums that overflow are redone on scaled values; an estimate beyond the float
+        range itself is refused.
 
     Book: Chapter 4, "Sampling: Importance sampling".
 
@@ -734,12 +831,25 @@ def importance_estimate(values: Any, weights: Any, *, self_normalized: bool = Fa
     >>> importance_estimate([1.0, 2.0, 3.0], [0.5, 1.0, 2.0], self_normalized=True)
     2.4285714285714284
     """
+    _check_paired("weights", weights, "values", values)
     f = check_array("values", values).astype(float)
     w = _check_weights("weights", weights)
     check_same_length(values=f, weights=w)
     self_normalized = check_bool("self_normalized", self_normalized)
-    total = float(np.sum(w * f))
-    return total / float(w.sum()) if self_normalized else total / len(f)
+    with np.errstate(over="ignore"):
+        total, w_sum = float(np.sum(w * f)), float(np.sum(w))
+    estimate = total / w_sum if self_normalized else total / len(f)
+    if not (math.isfinite(total) and math.isfinite(w_sum)):  # a sum overflowed: the same sums on scaled values
+        w_max, f_max = float(w.max()), float(np.abs(f).max()) or 1.0
+        scaled = float(np.sum((w / w_max) * (f / f_max)))
+        with np.errstate(over="ignore"):
+            estimate = scaled / float(np.sum(w / w_max)) * f_max if self_normalized else scaled / len(f) * w_max * f_max
+        if not math.isfinite(estimate):
+            raise ValueError(
+                "values and weights give an estimate beyond the float range (about 1.8e308); got "
+                f"max |values| = {f_max:.3g} and max weights = {w_max:.3g}"
+            )
+    return estimate
 
 
 def effective_sample_size(weights: Any) -> float:

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ._validation import (
+    check_time_column,
     check_bool,
     check_choice,
     check_column,
@@ -82,14 +83,7 @@ def _check_events(df: Any, columns: dict[str, Any]) -> pd.DataFrame:
 
 def _times(df: pd.DataFrame, time: Any) -> np.ndarray:
     """The time column as int64 nanoseconds, checked: naive datetimes, no NaT, non-decreasing."""
-    col = df[time]
-    if isinstance(col.dtype, pd.DatetimeTZDtype):
-        raise ValueError(f"df[{time!r}] must be timezone-naive; got {col.dtype} (use .dt.tz_convert(None))")
-    if not pd.api.types.is_datetime64_dtype(col.dtype):
-        raise TypeError(f"df[{time!r}] must have a datetime64 dtype; got {col.dtype}")
-    if col.isna().any():
-        raise ValueError(f"df[{time!r}] must have no missing times; got {int(col.isna().sum())} NaT")
-    t = col.to_numpy("datetime64[ns]").view(np.int64)
+    t = check_time_column("df", df, time)
     down = np.flatnonzero(np.diff(t) < 0)
     if len(down):
         raise ValueError(

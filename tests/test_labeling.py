@@ -24,6 +24,7 @@ from mlsys_course.datasets import make_click_log, make_transactions
 from mlsys_course.labeling import (
     FRAUD_LABELING_FUNCTIONS,
     STRATEGIES,
+    MAX_VOTES,
     LabelModel,
     apply_labeling_functions,
     label_window_report,
@@ -141,23 +142,36 @@ def _events(**changes):
         (_events(), {"window": "-5min"}, ValueError, "window must be a positive duration"),
         (_events(), {"window": 5}, TypeError, "window must be a duration"),
         (_events(), {"window": "soon"}, ValueError, "window must be a duration such as"),
-        (_events(clicked=[1, 1]), {"window": "5min"}, ValueError, r"events\['click_time'\] must be set for every positive row"),
-        (_events(clicked=[2, 0]), {"window": "5min"}, ValueError, r"events\['clicked'\] must hold only 0 and 1"),
-        (_events(clicked=["yes", "no"]), {"window": "5min"}, TypeError, r"events\['clicked'\] must hold 0/1 labels"),
-        (_events(clicked=[1.0, np.nan]), {"window": "5min"}, ValueError, r"events\['clicked'\] must have no missing values"),
+        (_events(clicked=[1, 1]), {"window": "5min"}, ValueError, r"events\['click_time'\] \(the label_time column\) must be set for every positive row"),
+        (_events(clicked=[2, 0]), {"window": "5min"}, ValueError, r"events\['clicked'\] \(the positive column\) must hold only 0 and 1"),
+        (_events(clicked=["yes", "no"]), {"window": "5min"}, TypeError, r"events\['clicked'\] \(the positive column\) must hold 0/1 labels"),
+        (_events(clicked=[1.0, np.nan]), {"window": "5min"}, ValueError, r"events\['clicked'\] \(the positive column\) must have no missing values"),
         (_events(click_time=pd.to_datetime(["2024-01-01 09:00", None])), {"window": "5min"}, ValueError,
-         r"events\['click_time'\] must not be before events\['timestamp'\]"),
-        (_events(timestamp=["10:00", "10:00"]), {"window": "5min"}, TypeError, r"events\['timestamp'\] must have a datetime64"),
+         r"events\['click_time'\] \(the label_time column\) must not be before events\['timestamp'\]"),
+        (_events(timestamp=["10:00", "10:00"]), {"window": "5min"}, TypeError, r"events\['timestamp'\] \(the event_time column\) must have a datetime64"),
         (_events(timestamp=pd.to_datetime(["2024-01-01", None])), {"window": "5min"}, ValueError,
-         r"events\['timestamp'\] must have no missing times"),
+         r"events\['timestamp'\] \(the event_time column\) must have no missing times"),
         (_events(timestamp=pd.to_datetime(["2024-01-01"] * 2).tz_localize("UTC")), {"window": "5min"}, ValueError,
-         r"events\['timestamp'\] must be timezone-naive"),
+         r"events\['timestamp'\] \(the event_time column\) must be timezone-naive"),
     ],
 )
 def test_labels_at_bad_input(events, kwargs, error, words):
     with pytest.raises(error, match=words) as raised:
         labels_at(events, **kwargs)
     assert "df" not in str(raised.value)  # the argument is called events
+
+
+@pytest.mark.parametrize("kwargs, error, words", [
+    ({"event_time": "user_id"}, TypeError, r"events\['user_id'\] \(the event_time column\) must have a datetime64 dtype"),
+    ({"label_time": "user_id"}, TypeError, r"events\['user_id'\] \(the label_time column\) must have a datetime64 dtype"),
+    ({"positive": "p_click"}, ValueError, r"events\['p_click'\] \(the positive column\) must hold only 0 and 1"),
+    ({"positive": "timestamp"}, TypeError, r"events\['timestamp'\] \(the positive column\) must hold 0/1 labels"),
+])
+def test_a_column_of_the_wrong_kind_names_the_argument_that_chose_it(clicks, kwargs, error, words):
+    with pytest.raises(error, match=words):
+        labels_at(clicks.head(50), window="5min", **kwargs)
+    with pytest.raises(error, match=words):
+        label_window_report(clicks.head(50), ["5min"], **kwargs)
 
 
 def test_labels_at_with_delays_beyond_the_nanosecond_range():
@@ -249,8 +263,15 @@ def test_apply_labeling_functions_shape_and_names(world):
         ([], ValueError, "lfs must hold at least one"),
         ("lf_foreign", TypeError, "lfs must be a dict"),
         ([lf_foreign, 3], TypeError, r"lfs\['lf_1'\] must be a function"),
-        ({"short": lambda df: np.ones(2)}, ValueError, r"'short' must return one vote per row, shape \(3,\); got shape \(2,\)"),
-        ({"two": lambda df: np.full(len(df), 2)}, ValueError, "'two' must return only -1, 0 and 1; got \\[2\\]"),
+        ({"short": lambda df: np.ones(2)}, ValueError,
+         r"lfs\['short'\] must return one vote per row of df, shape \(3,\); got shape \(2,\)"),
+        ({"two": lambda df: np.full(len(df), 2)}, ValueError, r"lfs\['two'\] must return only -1, 0 and 1; got \['2'\]"),
+        ([lf_foreign, lambda df: np.full(len(df), 0.5)], ValueError,
+         r"lfs\[1\] \(labeling function '<lambda>'\) must return only -1, 0 and 1; got \['0.5'\]"),
+        ({"text": lambda df: np.array(["1"] * len(df), dtype=object)}, TypeError,
+         r"lfs\['text'\] must return the numbers -1 \(abstain\), 0 and 1; got values such as \['1', '1', '1'\]"),
+        ({"missing": lambda df: np.array([1, None, -1], dtype=object)}, ValueError,
+         r"lfs\['missing'\] must return only -1, 0 and 1; got \['None'\]"),
     ],
 )
 def test_apply_labeling_functions_bad_input(lfs, error, words):
@@ -268,16 +289,19 @@ def test_apply_labeling_functions_bad_frame():
 
 def test_a_boolean_mask_is_not_read_as_votes():
     df = pd.DataFrame({"amount": [5.0, 500.0]})
-    with pytest.raises(TypeError, match=r"'big' must return the numbers -1 \(abstain\), 0 and 1; got dtype bool"):
+    with pytest.raises(TypeError, match=r"lfs\['big'\] must return the numbers -1 \(abstain\), 0 and 1; got dtype bool"):
         apply_labeling_functions(df, {"big": lambda d: (d["amount"] > 100).to_numpy()})  # False would vote 0
-    with pytest.raises(ValueError, match="'nan' must return only -1, 0 and 1"):
+    with pytest.raises(ValueError, match=r"lfs\['nan'\] must return only -1, 0 and 1"):
         apply_labeling_functions(df, {"nan": lambda d: np.where(d["amount"] > 100, 1.0, np.nan)})
     lfs = {"series": lambda d: pd.Series([1, -1], index=[10, 11]), "floats": lambda d: np.array([0.0, 1.0])}
     assert apply_labeling_functions(df, lfs).tolist() == [[1, 0], [-1, 1]]
     assert apply_labeling_functions(df, (lambda d: np.ones(2, dtype=int),)).tolist() == [[1], [1]]
     with pytest.raises(KeyError, match="zz") as raised:  # a function's own error is kept, with the function named
         apply_labeling_functions(df, {"typo": lambda d: d["zz"]})
-    assert "labeling function 'typo'" in raised.value.__notes__[0]
+    assert "lfs['typo']" in raised.value.__notes__[0]
+    with pytest.raises(KeyError, match="zz") as raised:
+        apply_labeling_functions(df, [lambda d: d["zz"]])
+    assert "lfs[0] (labeling function '<lambda>')" in raised.value.__notes__[0]
 
 
 def _world_rows(**changes):
@@ -304,6 +328,12 @@ def _world_rows(**changes):
         (lf_small_digital_mobile, {"amount": np.nan}, ValueError, r"df\['amount'\] must have no missing values"),
         (lf_card_testing_burst, {"user_id": np.nan}, ValueError, r"df\['user_id'\] must have no missing values"),
         (lf_card_testing_burst, {"timestamp": pd.NaT}, ValueError, r"df\['timestamp'\] must have no missing values"),
+        # A negative age would vote "new account"; an infinite amount "big ticket".
+        (lf_new_account, {"account_age_days": -5}, ValueError,
+         r"df\['account_age_days'\] must hold finite numbers >= 0 for lf_new_account; got 40 other value\(s\) such as -5.0"),
+        (lf_established_customer, {"account_age_days": np.inf}, ValueError, r"df\['account_age_days'\] must hold finite numbers"),
+        (lf_big_ticket_night, {"amount": np.inf}, ValueError, r"df\['amount'\] must hold finite numbers >= 0"),
+        (lf_small_digital_mobile, {"amount": -4.0}, ValueError, r"df\['amount'\] must hold finite numbers >= 0"),
     ],
 )
 def test_labeling_functions_refuse_columns_they_cannot_read(lf, changes, error, words):
@@ -420,9 +450,12 @@ def test_majority_vote_against_definition(data):
 
 def test_lf_summary_and_majority_vote_take_frames_and_series():
     L = pd.DataFrame({"a": [1, -1, 0], "b": [1, 1, -1]}, index=[5, 6, 7])
-    y = pd.Series([1, 1, 0], index=[9, 8, 7])  # labels are read by position, as L's rows
+    y = pd.Series([1, 1, 0], index=[5, 6, 7])
     summary = lf_summary(L, y, names=np.array(["a", "b"]))
     pd.testing.assert_frame_equal(summary, lf_summary(L.to_numpy(), [1, 1, 0], names=["a", "b"]))
+    pd.testing.assert_frame_equal(summary, lf_summary(L, y.to_numpy(), names=["a", "b"]))  # an array pairs by position
+    with pytest.raises(ValueError, match="y must have the same index as L when both are pandas objects"):
+        lf_summary(L, y.set_axis([7, 6, 5]), names=["a", "b"])  # by position it would pair row 5 with label 0
     assert majority_vote(L, random_state=np.int64(3)).tolist() == [1, 1, 0]
 
 
@@ -452,8 +485,8 @@ def test_simulate_votes_plants_coverage_and_accuracy():
         simulate_votes(10, [1.2], [0.5])
     with pytest.raises(ValueError, match="same length"):
         simulate_votes(10, [0.9, 0.8], [0.5])
-    with pytest.raises(ValueError, match="n must be <= 100000000"):
-        simulate_votes(10**9, [0.9], [0.5])
+    with pytest.raises(ValueError, match=r"n must be <= MAX_VOTES // len\(accuracies\) = 10,000,000 .*; got 10,000,001"):
+        simulate_votes(MAX_VOTES // 2 + 1, [0.9, 0.8], [0.5, 0.5])  # refused before any array is made
     first, second = simulate_votes(50, (0.9,), np.array([0.5]))[0], simulate_votes(50, (0.9,), np.array([0.5]))[0]
     assert not np.array_equal(first, second)  # random_state=None: fresh randomness, as in scikit-learn
 
@@ -779,10 +812,11 @@ def test_query_returns_distinct_pool_positions(binary_model, strategy):
     committee = [DecisionTreeClassifier(max_depth=2, random_state=s).fit(pool[s::3], (pool[s::3, 0] > 0).astype(int))
                  for s in range(3)]
     for n in (1, 7, len(pool)):
-        picks = query(model, pool, n, strategy=strategy, committee=committee, random_state=0)
+        members = committee if strategy == "committee" else None
+        picks = query(model, pool, n, strategy=strategy, committee=members, random_state=0)
         assert len(picks) == n == len(np.unique(picks))
         assert picks.min() >= 0 and picks.max() < len(pool)
-        np.testing.assert_array_equal(picks, query(model, pool, n, strategy=strategy, committee=committee, random_state=0))
+        np.testing.assert_array_equal(picks, query(model, pool, n, strategy=strategy, committee=members, random_state=0))
 
 
 def test_uncertainty_picks_probabilities_closest_to_one_half(binary_model):
@@ -892,12 +926,16 @@ def test_ties_are_broken_at_random():
     "kwargs, error, words",
     [
         ({"strategy": "smart"}, ValueError, "strategy must be one of 'uncertainty', 'margin'"),
-        ({"n": 201}, ValueError, "n must be <= 200; got 201"),
+        ({"n": 201}, ValueError, r"n must be <= the number of rows of X_pool \(200\); got 201"),
         ({"n": 0}, ValueError, "n must be >= 1"),
         ({"n": 2.0}, TypeError, "n must be an integer"),
         ({"strategy": "committee"}, ValueError, "committee must be given for strategy='committee'"),
         ({"strategy": "committee", "committee": [LogisticRegression()]}, ValueError, "at least two fitted classifiers"),
         ({"strategy": "committee", "committee": "trees"}, ValueError, "at least two fitted classifiers"),
+        ({"strategy": "committee", "committee": [LogisticRegression(), LogisticRegression()]}, ValueError,
+         r"committee\[0\] must be a fitted classifier; got an unfitted LogisticRegression"),
+        ({"strategy": "margin", "committee": [LogisticRegression(), LogisticRegression()]}, ValueError,
+         "committee is used only by strategy='committee'; got a committee with strategy='margin'"),
     ],
 )
 def test_query_bad_input(binary_model, kwargs, error, words):
@@ -906,6 +944,17 @@ def test_query_bad_input(binary_model, kwargs, error, words):
     n = args.pop("n")
     with pytest.raises(error, match=words):
         query(model, pool, n, **args)
+
+
+def test_query_refuses_an_unfitted_model_or_a_pool_of_other_columns(binary_model):
+    model, pool = binary_model
+    with pytest.raises(ValueError, match="model must be a fitted classifier; got an unfitted LogisticRegression"):
+        query(LogisticRegression(), pool, 3)
+    with pytest.raises(ValueError, match=r"X_pool must have as many columns as model was fitted on \(4\); got 3"):
+        query(model, pool[:, :3], 3)
+    trees = [DecisionTreeClassifier(random_state=s).fit(pool[:, :2], pool[:, 0] > s) for s in range(2)]
+    with pytest.raises(ValueError, match=r"X_pool must have as many columns as committee\[0\] was fitted on \(2\)"):
+        query(None, pool, 3, strategy="committee", committee=trees)
 
 
 def test_query_needs_predict_proba_and_a_2d_pool(binary_model):

@@ -20,6 +20,7 @@ from mlsys_course.sampling import (
     importance_estimate,
     importance_weights,
     miss_probability,
+    MAX_DRAWS,
     reservoir_sample_chunks,
     reservoir_sample_l,
     reservoir_sample_r,
@@ -52,6 +53,17 @@ def subset_counts(draw, n, k, runs):
 def test_simple_random_sample_every_subset_equally_likely():
     counts = subset_counts(lambda rng: simple_random_sample(6, 2, random_state=rng), 6, 2, 15_000)
     assert stats.chisquare(counts).pvalue > ALPHA  # 15 subsets, multinomial counts under H0
+
+
+def test_a_list_mixing_strings_and_numbers_keeps_its_items():
+    """numpy reads ["a", 1] as the strings ["a", "1"]: a sample must hold the items themselves."""
+    population = ["a", 1, 2.5, "b"]
+    sample = simple_random_sample(population, 4, random_state=0)
+    assert sorted(map(repr, sample.tolist())) == sorted(map(repr, population))
+    assert set(map(type, weighted_sample(population, 20, [1, 1, 1, 1], random_state=0).tolist())) == {str, int, float}
+    rows = simple_random_sample([["a", 1], ["b", 2]], 2, random_state=0)
+    assert sorted(rows.tolist()) == [["a", 1], ["b", 2]]
+    assert simple_random_sample(["a", "b"], 2, random_state=0).dtype.kind == "U"  # all strings: a string array
 
 
 def test_simple_random_sample_population_kinds():
@@ -89,8 +101,13 @@ def test_simple_random_sample_unusual_but_valid_inputs():
 @pytest.mark.parametrize(
     "population, k, kwargs, error, words",
     [
-        (10, 11, {}, ValueError, "k must be <= 10"),
+        (10, 11, {}, ValueError, r"k must be <= the number of rows of population \(10\); got 11"),
         (10, 0, {}, ValueError, "k must be >= 1"),
+        (10**18 + 1, 1, {}, ValueError, "population must be <= 1000000000000000000"),
+        (10**30, 1, {}, ValueError, "population must be <= 1000000000000000000"),  # numpy: OverflowError
+        (10**12, MAX_DRAWS + 1, {}, ValueError, "k must be <= MAX_DRAWS = 10,000,000 when population is an int"),
+        (10**9, 10**6, {}, None, None),  # fine: numpy's Floyd draw holds only the k positions
+        (2 * 10**8, 4 * 10**6 + 1, {}, ValueError, r"k must be <= population // 50 = 4,000,000 when population is an int above"),
         (10, 2.0, {}, TypeError, "k must be an integer"),
         (0, 1, {}, ValueError, "population must be >= 1"),
         ([], 1, {}, ValueError, "population must have at least 1"),
@@ -107,6 +124,9 @@ def test_simple_random_sample_unusual_but_valid_inputs():
     ],
 )
 def test_simple_random_sample_bad_input(population, k, kwargs, error, words):
+    if error is None:
+        assert len(simple_random_sample(population, k, random_state=0, **kwargs)) == k
+        return
     with pytest.raises(error, match=words):
         simple_random_sample(population, k, **kwargs)
 
@@ -141,10 +161,11 @@ def test_miss_probability_edges():
     "args, error, words",
     [
         ((0, 0, 1), ValueError, "n_population must be >= 1"),
-        ((10, 11, 1), ValueError, "n_rare must be <= 10"),
+        ((10, 11, 1), ValueError, r"n_rare must be <= n_population \(10\); got 11"),
+        ((10**18 + 1, 1, 1), ValueError, "n_population must be <= 1000000000000000000"),
         ((10, -1, 1), ValueError, "n_rare must be >= 0"),
         ((10, 1, 0), ValueError, "k must be >= 1"),
-        ((10, 1, 11), ValueError, "k must be <= 10"),
+        ((10, 1, 11), ValueError, r"k must be <= n_population \(10\); got 11"),
         ((10.0, 1, 1), TypeError, "n_population must be an integer"),
     ],
 )
@@ -163,6 +184,18 @@ def exact_miss_probability(n, r, k):
 @pytest.mark.parametrize("n, r, k", [(10**9, 20_000, 20_000), (10**6, 20_000, 20_000), (10**7, 12_000, 400_000)])
 def test_miss_probability_with_many_factors_is_exact(n, r, k):
     assert miss_probability(n, r, k) == pytest.approx(exact_miss_probability(n, r, k), rel=1e-10)
+
+
+def test_miss_probability_midpoint_rule_equals_the_sum_of_logs():
+    """Beyond 10**7 factors the sum of logs is taken by the midpoint rule: compare with the plain sum."""
+    n, small, large = 10**14, 12_000_000, 100_000_000
+    plain = math.fsum(
+        float(np.sum(np.log1p(-large / (n - np.arange(a, min(a + 10**6, small), dtype=np.float64)))))
+        for a in range(0, small, 10**6)
+    )
+    assert miss_probability(n, small, large) == pytest.approx(math.exp(plain), rel=1e-12)
+    assert miss_probability(n, large, small) == miss_probability(n, small, large)  # symmetric in n_rare and k
+    assert miss_probability(10**18, 10**9, 10**9) == pytest.approx(math.exp(-1.0), rel=1e-8)  # ~ exp(-r k / N)
 
 
 def test_miss_probability_of_huge_populations():
@@ -237,7 +270,9 @@ def test_allocation_with_minimum_property(counts, m, data):
     "counts, k, kwargs, error, words",
     [
         ([3, 0], 1, {}, ValueError, "counts must all be >= 1"),
-        ([3, 2], 6, {}, ValueError, "k must be <= 5"),
+        ([3, 2], 6, {}, ValueError, r"k must be <= the total of counts \(5\); got 6"),
+        ([2**63, 1], 1, {}, ValueError, "counts must all be <= MAX_POPULATION = 1e\\+18"),
+        (np.array([1e30, 1.0]), 1, {}, ValueError, "counts must all be <= MAX_POPULATION"),
         ([3, 2], 0, {}, ValueError, "k must be >= 1"),
         ([3.5, 2], 1, {}, TypeError, "counts must hold integers"),
         ([], 1, {}, ValueError, "counts must have at least 1"),
@@ -313,16 +348,19 @@ def test_stratified_sample_and_the_rare_rows():
         ([0, 1, 1], 2, {"frac": 0.5}, ValueError, "give exactly one of k and frac"),
         ([0, 1, 1], None, {"frac": 0.0}, ValueError, r"frac must be in \(0.0, 1.0\]"),
         ([0, 1, 1], None, {"frac": 1.5}, ValueError, "frac must be in"),
-        ([0, 1, 1], 4, {}, ValueError, "k must be <= 3"),
+        ([0, 1, 1], 4, {}, ValueError, r"k must be <= the number of rows of population \(3\); got 4"),
         (3, 2, {}, ValueError, "strata must be given when population is an int"),
         (3, 2, {"strata": [0, 1]}, ValueError, r"strata must have one label per row of population \(3\)"),
         (pd.DataFrame({"y": [0, 1]}), 1, {}, ValueError, "strata must name a column"),
         (pd.DataFrame({"y": [0, 1]}), 1, {"strata": "z"}, ValueError, "strata must be a column of population"),
         (np.zeros((3, 2)), 1, {}, ValueError, "strata must be given when population is not 1-d"),
         ([0, 1, 2], 2, {"min_per_stratum": 1}, ValueError, "min_per_stratum=1 needs 3 rows"),
-        ([0.0, np.nan, 1.0], 2, {}, ValueError, "strata must have no missing labels; got 1 missing"),
+        ([0.0, np.nan, 1.0], 2, {}, ValueError,
+         r"population \(its values are the strata when strata=None\) must have no missing labels; got 1 missing"),
+        (["a", 1, "b", 1], 2, {}, TypeError, r"population \(its values .*\) must hold labels of one kind.*\['number', 'str'\]"),
+        (4, 2, {"strata": ["a", 1, "a", 1]}, TypeError, r"strata must hold labels of one kind.*\['number', 'str'\]"),
         (3, 2, {"strata": ["a", None, "b"]}, ValueError, "strata must have no missing labels"),
-        (3, 2, {"strata": np.array(["a", 1, "b"], dtype=object)}, TypeError, r"strata must hold labels of one kind.*\['int', 'str'\]"),
+        (3, 2, {"strata": np.array(["a", 1, "b"], dtype=object)}, TypeError, r"strata must hold labels of one kind.*\['number', 'str'\]"),
         (pd.DataFrame({"y": [0, 1, 1]}), 2, {"strata": pd.Series([0, 1, 1], index=[5, 6, 7])}, ValueError,
          "strata must have the same index as population"),
         (pd.DataFrame({0: [0, 1, 1]}), 2, {"strata": 1}, ValueError, r"strata must be a column of population; got 1"),
@@ -397,6 +435,7 @@ def test_weighted_sample_rows_and_limits():
         (3, [1.0, 0.0, 1.0], {"replace": False}, ValueError, r"positive weight \(2\) when replace=False; got 3"),
         (2, [1.0, 1.0, 1.0], {"replace": "no"}, TypeError, "replace must be True or False"),
         (2, [1.0, 1.0, 1.0], {"random_state": -3}, ValueError, "random_state must be"),
+        (10**12, [1.0, 1.0, 1.0], {}, ValueError, "k must be <= MAX_DRAWS = 10,000,000 draws with replacement"),
     ],
 )
 def test_weighted_sample_bad_input(k, weights, kwargs, error, words):
@@ -476,6 +515,12 @@ def test_chunked_reservoir_rows_and_dtypes():
         ([[1, 2]], 0, ValueError, "k must be >= 1"),
         ([np.zeros((2, 2)), np.zeros((3, 3))], 1, ValueError, r"rows of the same shape \(2,\); got chunk 1 with rows of shape \(3,\)"),
         ([np.zeros((2, 2)), np.zeros(3)], 5, ValueError, r"rows of the same shape \(2,\); got chunk 1 with rows of shape \(\)"),
+        ([[[1.0], [1.0, 2.0]]], 1, ValueError, "chunks must yield rectangular array-likes of rows; got a ragged chunk 0"),
+        # numpy would concatenate these first rows into the strings '0', '1', '2', 'x': refused, not stringified.
+        ([np.arange(3), np.array(["x", "y"])], 5, TypeError,
+         r"chunks must all hold one kind of value \(numbers, as the first\); got chunk 1 of dtype <U1"),
+        ([np.array(["x"]), np.arange(8)], 5, TypeError,
+         r"one kind of value \(strings, as the first\); got chunk 1 of dtype int64"),
     ],
 )
 def test_chunked_reservoir_bad_input(chunks, k, error, words):
@@ -660,6 +705,27 @@ def test_effective_sample_size_of_a_shifted_normal():
 def test_importance_bad_input(call, error, words):
     with pytest.raises(error, match=words):
         call()
+
+
+def test_importance_estimate_redoes_overflowing_sums_on_scaled_values():
+    values, weights = [1e308, 1e308, 1e308], [0.5, 1.0, 2.0]  # w * f overflows; the mean does not
+    exact = Fraction(10**308) * Fraction(7, 2) / 3
+    assert importance_estimate(values, weights) == pytest.approx(float(exact), rel=1e-15)
+    assert importance_estimate(values, weights, self_normalized=True) == pytest.approx(1e308, rel=1e-15)
+    # sum(w) overflows while sum(w * f) does not: the self-normalized mean is still f, not 0.
+    assert importance_estimate([1e-10, 1e-10, 1e-10], [1e308] * 3, self_normalized=True) == pytest.approx(1e-10, rel=1e-15)
+    with pytest.raises(ValueError, match="values and weights give an estimate beyond the float range"):
+        importance_estimate([1e308, 1e308], [1e308, 1e308])
+
+
+def test_importance_helpers_pair_pandas_objects_by_index_only_when_equal():
+    p = pd.Series([0.2, 0.8], index=[1, 2])
+    with pytest.raises(ValueError, match="q_density must have the same index as p_density"):
+        importance_weights(p, pd.Series([0.5, 0.5], index=[2, 1]))
+    with pytest.raises(ValueError, match="weights must have the same index as values"):
+        importance_estimate(p, pd.Series([1.0, 2.0], index=[5, 6]))
+    assert importance_weights(p, pd.Series([0.4, 0.4], index=[1, 2])).tolist() == [0.5, 2.0]
+    assert importance_estimate(p, np.array([1.0, 1.0])) == pytest.approx(0.5)  # an array pairs by position
 
 
 def test_importance_helpers_take_series_and_float32():

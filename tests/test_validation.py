@@ -46,3 +46,21 @@ def test_check_labels_refuses_missing_and_mixed_kinds():
         check_labels("y", ["a", 1])
     with pytest.raises(ValueError, match="y must not contain missing"):
         check_labels("y", [1.0, float("nan")])
+
+
+def test_check_time_column_refuses_times_that_nanoseconds_would_wrap():
+    import numpy as np
+    import pandas as pd
+
+    from mlsys_course._validation import check_time_column
+
+    ok = pd.DataFrame({"t": pd.to_datetime(["2024-01-01", "2024-01-02"])})
+    assert check_time_column("df", ok, "t").tolist() == ok["t"].dt.as_unit("ns").to_numpy().view(np.int64).tolist()
+    far = pd.DataFrame({"t": pd.Series(np.array(["2423-01-01"], dtype="datetime64[s]"))})
+    assert far["t"].to_numpy("datetime64[ns]").astype(int)[0] < 0  # what numpy alone would do: wrap to 1839
+    with pytest.raises(ValueError, match=r"df\['t'\] \(the time column\) must hold times between 1678 and 2261"):
+        check_time_column("df", far, "t", "time")
+    with pytest.raises(TypeError, match=r"df\['x'\] must have a datetime64 dtype"):
+        check_time_column("df", pd.DataFrame({"x": [1]}), "x")
+    with pytest.raises(ValueError, match="must have no missing times; got 1 NaT"):
+        check_time_column("df", pd.DataFrame({"t": pd.to_datetime(["2024-01-01", None])}), "t")

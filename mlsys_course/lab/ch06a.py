@@ -37,6 +37,7 @@ from mlsys_course._validation import (
     check_scorings,
     show,
 )
+from mlsys_course.comparison import with_seed
 from mlsys_course.distributed import data_parallel_step, gradient, loss
 from mlsys_course.exercises import exercise, is_number
 
@@ -64,13 +65,6 @@ def _check_split(X_train: Any, y_train: Any, X_test: Any, y_test: Any) -> tuple[
     check_same_length(X_train=X_train, y_train=y_train)
     check_same_length(X_test=X_test, y_test=y_test)
     return y_train, y_test
-
-
-def _with_seed(estimator: Any, seed: int) -> Any:
-    """A clone with every ``random_state`` parameter (nested ones too) set to ``seed``."""
-    model = clone(estimator)
-    keys = [k for k in model.get_params(deep=True) if k == "random_state" or k.endswith("__random_state")]
-    return model.set_params(**{k: seed for k in keys}) if keys else model
 
 
 # --- Decision 1: baselines ----------------------------------------------------------------------------
@@ -126,7 +120,7 @@ def seed_spread(arms: Mapping[str, Any], X_train: Any, y_train: Any, X_test: Any
     for name, arm in arms.items():
         scores = []
         for seed in seeds:
-            model = _with_seed(arm, seed).fit(X_train, y_train)
+            model = with_seed(arm, seed).fit(X_train, y_train)
             scores.append(float(scorer(model, X_test, y_test) if scorer is not None else model.score(X_test, y_test)))
         table[name] = scores
     return pd.DataFrame(table, index=pd.Index(seeds, name="seed"))

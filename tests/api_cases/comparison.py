@@ -43,6 +43,10 @@ CASES = {
         call=lambda: {"scores": [0.8, 0.82, 0.81], "baseline": [0.79, 0.8, 0.8]},
         bad={"scores": [[0.8], [0.8, np.nan, 0.8], "abc"], "baseline": [[0.1, 0.2]], "confidence": [0.0, 1.0, 95]},
     ),
+    "with_seed": Case(
+        call=lambda: {"estimator": LogisticRegression(), "seed": 3},
+        bad={"estimator": [LogisticRegression, "model", None], "seed": [-1, 2.5, "3", 2**40]},
+    ),
     "Comparison": Case(
         call=lambda: {"arms": {"prior": DummyClassifier(), "logistic": LogisticRegression()}},
         fn=lambda arms: __import__("mlsys_course.comparison", fromlist=["compare"]).compare(
