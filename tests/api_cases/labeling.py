@@ -2,8 +2,11 @@
 
 import datetime as dt
 
+import warnings
+
 import numpy as np
 import pandas as pd
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
 from api_cases import Case
@@ -90,7 +93,9 @@ def _lf_case(name):
 
 
 def _fit_label_model(L, y=None, class_prior=None, init_accuracy=0.7, max_iter=500, tol=1e-7):
-    model = LabelModel(class_prior=class_prior, init_accuracy=init_accuracy, max_iter=max_iter, tol=tol).fit(L, y)
+    with warnings.catch_warnings():  # tol=0 is valid and, rightly, never converges: the warning says so
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = LabelModel(class_prior=class_prior, init_accuracy=init_accuracy, max_iter=max_iter, tol=tol).fit(L, y)
     return model.predict_proba(L), model.predict(L), model.score(L, Y)
 
 

@@ -77,7 +77,7 @@ CASES = {
         bad={"stream": [None, 5, [], iter([]), True],
              "k": [0, -1, 2.5, "5", None],
              "random_state": [-1, "seed", 0.5]},
-        valid={"stream": [range(10**9), (x * x for x in range(100)), np.arange(100), "abc"], "k": [10**12]},
+        valid={"stream": [range(10**7), (x * x for x in range(100)), np.arange(100), "abc"], "k": [10**12]},
     ),
     "reservoir_sample_chunks": Case(
         call=lambda: {"chunks": [np.arange(10), np.arange(10, 25), np.arange(25, 40)], "k": 5, "random_state": 0},
