@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import numbers
+import os
 from typing import Any
 
 import numpy as np
@@ -82,7 +83,7 @@ def check_choice(name: str, value: Any, choices: tuple) -> Any:
     When every choice is a string, a value that is not one is a ``TypeError``."""
     if all(isinstance(c, str) for c in choices) and not isinstance(value, str):
         raise TypeError(f"{name} must be one of {', '.join(map(repr, choices))}; got {show(value)} of type {type(value).__name__}")
-    valid = _hashable(value) and not isinstance(value, np.ndarray) and value in choices
+    valid = is_hashable(value) and not isinstance(value, np.ndarray) and value in choices
     if valid and isinstance(value, (bool, np.bool_)):
         valid = any(isinstance(c, bool) and c == value for c in choices)
     if not valid:
@@ -227,7 +228,7 @@ def check_columns(name: str, df: Any, columns: Any, *, frame: str = "df", min_le
     columns = list(columns)
     if len(columns) < min_len:
         raise ValueError(f"{name} must name at least {min_len} column(s) of {frame}; got {columns}")
-    unknown = [c for c in columns if not _hashable(c) or c not in df.columns]
+    unknown = [c for c in columns if not is_hashable(c) or c not in df.columns]
     if unknown:
         raise ValueError(
             f"{name} must be columns of {frame}; got unknown {show(unknown)}; {frame} has {show(list(df.columns))}"
@@ -237,7 +238,8 @@ def check_columns(name: str, df: Any, columns: Any, *, frame: str = "df", min_le
     return columns
 
 
-def _hashable(value: Any) -> bool:
+def is_hashable(value: Any) -> bool:
+    """True when ``value`` can be a dict key or a category (pandas counts some unhashable values silently)."""
     try:
         hash(value)
     except TypeError:
@@ -376,3 +378,22 @@ def check_time_column(frame: str, df: pd.DataFrame, column: Any, argument: str |
         if n_nat:
             raise ValueError(f"{where} must have no missing times; got {n_nat} NaT")
     return t
+
+
+def check_directory(name: str, value: Any) -> str:
+    """An existing directory, given as a str or os.PathLike."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path to an existing directory (str or os.PathLike); got {show(value)}")
+    path = os.fspath(value)
+    if not os.path.isdir(path):
+        raise ValueError(f"{name} must be an existing directory; got {path!r}, which is not a directory")
+    return path
+
+
+def json_default(value: Any) -> Any:
+    """``json.dumps``'s ``default``: numpy scalars and arrays become Python numbers and lists; else a TypeError."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"a value of type {type(value).__name__} ({show(value)}) is not JSON")

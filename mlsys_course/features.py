@@ -33,6 +33,7 @@ from sklearn.utils import murmurhash3_32
 from sklearn.utils.validation import validate_data
 
 from mlsys_course._validation import (
+    is_hashable,
     RandomState,
     check_array,
     check_bool,
@@ -380,18 +381,10 @@ def _column_hashes(name: str, values: Any) -> tuple[np.ndarray, np.ndarray]:
             codes, uniques = pd.factorize(values)
         except TypeError:
             raise TypeError(f"X[{name!r}] must hold hashable values (strings, numbers, booleans, dates); got "
-                            f"{show(next((v for v in values if not _is_hashable(v)), None))}") from None
+                            f"{show(next((v for v in values if not is_hashable(v)), None))}") from None
     prefix = f"{name}="  # values as Python scalars (tolist), so arrays and frames give the same tokens
     tokens = [prefix + str(v) for v in uniques.tolist()] + [prefix + _MISSING_TOKEN]
     return np.asarray(codes), _hash_tokens(tokens)
-
-
-def _is_hashable(value: Any) -> bool:
-    try:
-        hash(value)
-    except TypeError:
-        return False
-    return True
 
 
 def _shared_share(buckets: np.ndarray) -> float:
@@ -626,7 +619,7 @@ def collision_rate(values: Any, n_buckets: int, *, column: Any = None) -> float:
     1.0
     """
     n_buckets = check_int("n_buckets", n_buckets, minimum=1, maximum=np.iinfo(np.int32).max)
-    if not _is_hashable(column):
+    if not is_hashable(column):
         raise TypeError(f"column must be a column label (a string or number) or None; got {show(column)} "
                         f"of type {type(column).__name__}")
     if isinstance(values, (str, bytes)) or np.isscalar(values) or values is None:
@@ -636,7 +629,7 @@ def collision_rate(values: Any, n_buckets: int, *, column: Any = None) -> float:
     if getattr(values, "ndim", 1) != 1:
         raise ValueError(f"values must be 1-d; got shape {values.shape}")
     series = pd.Series(values, dtype=object) if isinstance(values, np.ndarray) else pd.Series(values)
-    unhashable = [v for v in series if not _is_hashable(v)]
+    unhashable = [v for v in series if not is_hashable(v)]
     if unhashable:
         raise TypeError(f"values must be hashable (strings, numbers, ...); got {show(unhashable[0])}")
     uniques = pd.unique(series.dropna()).tolist()
@@ -710,7 +703,7 @@ def cross_features(df: pd.DataFrame, a: Any, b: Any, *, sep: str = "_x_") -> pd.
             try:
                 codes, uniques = pd.factorize(series)
             except TypeError:  # lists, dicts: no categories
-                bad = next((v for v in series if not _is_hashable(v)), None)
+                bad = next((v for v in series if not is_hashable(v)), None)
                 raise TypeError(f"{name} must name a column of hashable values (strings, numbers, booleans); "
                                 f"df[{series.name!r}] holds {show(bad)}") from None
             uniques = list(uniques)  # sort by type, then text: a stable order for mixed types

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import chi2_contingency, ks_2samp
 
-from mlsys_course._validation import check_bool, check_column, check_columns, check_frame, check_int, check_real, show
+from mlsys_course._validation import check_bool, check_column, check_columns, check_frame, check_int, check_real, show, is_hashable
 
 __all__ = ["PSI_EPS", "MAX_BINS", "distribution_shift", "feature_coverage", "psi"]
 
@@ -183,19 +183,11 @@ def _value_counts(name: str, col: pd.Series) -> pd.Series:
         counts = present.value_counts(sort=False)
     except TypeError:  # lists, sets: no categories
         counts = None
-    bad = next((v for v in (present if counts is None else counts.index) if not _hashable(v)), None)
+    bad = next((v for v in (present if counts is None else counts.index) if not is_hashable(v)), None)
     if counts is None or bad is not None:  # pandas counts some unhashable values (dicts) without a word
         raise TypeError(f"{name} must hold hashable values (categories such as strings, numbers or booleans); "
                         f"got {show(bad)} of type {type(bad).__name__}")
     return counts
-
-
-def _hashable(value: Any) -> bool:
-    try:
-        hash(value)
-    except TypeError:
-        return False
-    return True
 
 
 def _category_counts(expected: pd.Series, actual: pd.Series, names: tuple[str, str]) -> tuple[np.ndarray, np.ndarray]:

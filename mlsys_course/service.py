@@ -57,7 +57,7 @@ import numpy as np
 import pandas as pd
 
 from ._processes import exit_with_parent, log_tail, spawn, stop
-from ._validation import check_int, check_real, show
+from ._validation import check_int, check_real, show, json_default
 
 __all__ = ["MAX_BODY_BYTES", "ServiceError", "ServiceHandle", "predict", "request_latencies", "send", "serve_model"]
 
@@ -440,15 +440,6 @@ def _check_url(url: Any) -> str:
     return url.rstrip("/")
 
 
-def _json_value(value: Any) -> Any:
-    """``json.dumps``'s fallback: numpy scalars and arrays become Python numbers and lists."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"a value of type {type(value).__name__} ({show(value)}) is not JSON")
-
-
 def _decode(raw: bytes, where: str, status: int) -> dict:
     try:
         answer = json.loads(raw)
@@ -520,7 +511,7 @@ def send(
         raise ValueError(f"method must be one of {', '.join(map(repr, _METHODS))}; got {show(method)}")
     if isinstance(body, (dict, list)):
         try:
-            body = json.dumps(body, default=_json_value)
+            body = json.dumps(body, default=json_default)
         except (TypeError, ValueError) as error:
             raise TypeError(f"body must hold only JSON values (numbers, strings, lists, dicts); {error}") from None
     if isinstance(body, str):

@@ -41,7 +41,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from ._validation import RandomState, check_choice, check_frame, check_int, check_probability, check_random_state, show
+from ._validation import RandomState, check_choice, check_frame, check_int, check_probability, check_random_state, show, json_default, check_directory
 from .datasets import CATEGORIES, COUNTRIES
 
 __all__ = [
@@ -64,16 +64,6 @@ _ENGINE_NAMES = {"sqlite": "SQLite", "duckdb": "DuckDB"}
 
 
 # --- paths ---------------------------------------------------------------------------------------------
-def _check_directory(name: str, value: Any) -> str:
-    """An existing directory, given as a str or os.PathLike."""
-    if not isinstance(value, (str, os.PathLike)):
-        raise TypeError(f"{name} must be a path to an existing directory (str or os.PathLike); got {show(value)}")
-    path = os.fspath(value)
-    if not os.path.isdir(path):
-        raise ValueError(f"{name} must be an existing directory; got {path!r}, which is not a directory")
-    return path
-
-
 def _check_new_file(name: str, value: Any) -> str:
     """A path to a file that does not exist yet, in an existing directory."""
     if not isinstance(value, (str, os.PathLike)):
@@ -81,7 +71,7 @@ def _check_new_file(name: str, value: Any) -> str:
     path = os.fspath(value)
     if os.path.exists(path):
         raise ValueError(f"{name} must be a new file; got {path!r}, which already exists")
-    _check_directory(f"the directory of {name}", os.path.dirname(os.path.abspath(path)))
+    check_directory(f"the directory of {name}", os.path.dirname(os.path.abspath(path)))
     return path
 
 
@@ -102,7 +92,7 @@ def _check_db_path(name: str, value: Any) -> str:
     path = os.fspath(value)
     if os.path.isdir(path):
         raise ValueError(f"{name} must be a database file; got {path!r}, which is a directory")
-    _check_directory(f"the directory of {name}", os.path.dirname(os.path.abspath(path)))
+    check_directory(f"the directory of {name}", os.path.dirname(os.path.abspath(path)))
     return path
 
 
@@ -500,7 +490,7 @@ def load_orders(tables: Mapping[str, pd.DataFrame], path: PathLike) -> str:
                 rows = zip(*(t[name][k].tolist() for k in columns))
                 con.executemany(f"INSERT INTO {name} VALUES ({', '.join('?' * len(columns))})", rows)
             con.executemany("INSERT INTO order_documents VALUES (?, ?)",
-                            ((d["order_id"], json.dumps(d, default=_json_value)) for d in documents))
+                            ((d["order_id"], json.dumps(d, default=json_default)) for d in documents))
             con.commit()
     except (sqlite3.Error, TypeError) as error:  # nothing half-written stays behind
         os.remove(path)
@@ -1026,15 +1016,6 @@ def change_schema(records: Sequence[Mapping], change: str) -> list[dict]:
     return [{**r, "currency": "USD"} for r in records]
 
 
-def _json_value(value: Any) -> Any:
-    """``json.dumps``'s fallback: numpy scalars and arrays become Python numbers and lists."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
-
-
 def _check_records(records: Any) -> list[Mapping]:
     """A list of dicts; any other sequence of dicts (a tuple, a 1-d array of dicts) is accepted too."""
     if isinstance(records, (str, bytes, Mapping, pd.DataFrame)) or not isinstance(records, Iterable) or np.ndim(records) > 1:
@@ -1051,7 +1032,7 @@ def _as_json(records: list[Mapping]) -> list[str]:
     out = []
     for i, r in enumerate(records):
         try:
-            out.append(json.dumps(r, allow_nan=False, default=_json_value))
+            out.append(json.dumps(r, allow_nan=False, default=json_default))
         except (TypeError, ValueError) as error:
             raise ValueError(
                 f"records must be JSON events (str keys; strings, finite numbers, booleans, null, lists, dicts); "

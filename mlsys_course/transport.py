@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ._validation import check_int, show
+from ._validation import check_int, show, json_default
 
 __all__ = ["Consumer", "DurableLog", "Record"]
 
@@ -42,15 +42,6 @@ def _check_topic(topic: Any) -> str:
     if not _TOPIC.match(topic):
         raise ValueError(f"topic must be a plain name (letters, digits, _; no leading digit); got {topic!r}")
     return topic
-
-
-def _json_value(value: Any) -> Any:
-    """``json.dumps``'s fallback: numpy scalars and arrays become Python numbers and lists."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 # --- a durable log, the idea behind Kafka -------------------------------------------------------
@@ -150,7 +141,7 @@ class DurableLog:
     def append(self, message: Any) -> int:
         """Append one JSON-serialisable message (tuples come back as lists, numpy numbers as numbers); returns its offset."""
         try:
-            value = json.dumps(message, allow_nan=False, default=_json_value)
+            value = json.dumps(message, allow_nan=False, default=json_default)
         except (TypeError, ValueError) as error:
             accepted = "dict, list, str, finite number, bool, None"
             raise TypeError(f"message must be JSON-serialisable ({accepted}); got {show(message)}: {error}") from None

@@ -32,6 +32,7 @@ import zmq
 
 from mlsys_course._processes import exit_with_parent, log_tail, spawn, stop
 from mlsys_course._validation import (
+    check_directory,
     RandomState,
     check_array,
     check_binary_labels,
@@ -63,15 +64,6 @@ from mlsys_course.storage import (
 )
 from mlsys_course.streaming import stale_batch_feature, window_count_batch
 from mlsys_course.transport import Consumer, DurableLog
-
-
-def _check_directory(name: str, value: Any) -> str:
-    if not isinstance(value, (str, os.PathLike)):
-        raise TypeError(f"{name} must be a path to an existing directory (str or os.PathLike); got {show(value)}")
-    path = os.fspath(value)
-    if not os.path.isdir(path):
-        raise ValueError(f"{name} must be an existing directory; got {path!r}, which is not a directory")
-    return path
 
 
 # =====================================================================================================
@@ -151,7 +143,7 @@ def format_benchmark(
     2  parquet         True         True
     """
     df = check_frame("df", df)
-    directory = _check_directory("directory", directory)
+    directory = check_directory("directory", directory)
     if formats is None:
         formats = {name: FORMATS[name] for name in ("jsonl", "csv", "parquet")}
     if not isinstance(formats, Mapping) or not formats:
@@ -410,7 +402,7 @@ def engine_benchmark(
     3  sqlite  scan + group by           1
     """
     df = check_frame("df", df, columns=["transaction_id"])
-    directory = _check_directory("directory", directory)
+    directory = check_directory("directory", directory)
     _check_by_value(df, by, value)
     n_lookups = check_int("n_lookups", n_lookups, minimum=1)
     n_inserts = check_int("n_inserts", n_inserts, minimum=1)
@@ -489,7 +481,7 @@ def scan_scaling(
     3  2000  duckdb
     """
     df = check_frame("df", df)
-    directory = _check_directory("directory", directory)
+    directory = check_directory("directory", directory)
     _check_by_value(df, by, value)
     repeat = check_int("repeat", repeat, minimum=1)
     if sizes is None:
@@ -562,7 +554,7 @@ def schema_change(
     5    3      ELT        1000      3000        2930        70
     """
     df = check_frame("df", df, min_rows=3)
-    directory = _check_directory("directory", directory)
+    directory = check_directory("directory", directory)
     check_choice("change", change, tuple(SCHEMA_CHANGES))
     events = make_raw_events(df, bad_share=bad_share, random_state=random_state)
     days = [events[i[0]: i[-1] + 1] for i in np.array_split(np.arange(len(events)), 3)]
@@ -606,7 +598,7 @@ def database_roundtrip(
     >>> back.equals(df), ms.index.tolist()  # doctest: +SKIP
     (True, ['start_writer', 'write_and_commit', 'read'])
     """
-    database = Path(_check_directory("directory", directory)) / "dataflow.sqlite3"
+    database = Path(check_directory("directory", directory)) / "dataflow.sqlite3"
     clock = time.perf_counter
     t0 = clock()
     with DatabaseWriter(database, timeout=timeout) as writer:
