@@ -373,7 +373,7 @@ def read_database(database: str | os.PathLike, query: str, *, params: Any = None
             return pd.read_sql_query(query, con, params=params)
         except (pd.errors.DatabaseError, sqlite3.Error) as error:
             cause = error.__cause__ if isinstance(error.__cause__, sqlite3.Error) else error
-            if isinstance(cause, sqlite3.ProgrammingError) and "binding" in str(cause):
+            if isinstance(cause, sqlite3.ProgrammingError) and "binding" in str(cause).lower():
                 raise ValueError(f"params must give one value per placeholder of query; got {show(params)}: {cause}") from None
             try:
                 tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]

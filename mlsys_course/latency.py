@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlsys_course._validation import check_array, check_choice, check_int, show
+from mlsys_course._validation import check_array, check_choice, check_int
 
 __all__ = ["MAX_CALLS", "METHODS", "NUMPY_METHODS", "measure", "percentiles"]
 

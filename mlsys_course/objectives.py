@@ -22,7 +22,6 @@ from mlsys_course._validation import (
     check_array,
     check_binary_labels,
     check_choice,
-    show,
     check_int,
     check_real,
     check_same_length,

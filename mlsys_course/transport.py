@@ -26,7 +26,6 @@ import sqlite3
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import numpy as np
 
 from ._validation import check_int, show, json_default
 

@@ -6,7 +6,6 @@ namespace, in a temporary working directory (recipes that write files write ther
 """
 
 import json
-import os
 import re
 from pathlib import Path
 

@@ -1,7 +1,6 @@
 """The notebook tools: stored outputs are reproducible, and the HTML edition links every chapter."""
 
 import nbformat
-import pytest
 
 from tools.notebooks import _link_to_html, _write, cmd_html, varies_between_runs
 

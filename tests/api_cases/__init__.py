@@ -15,8 +15,13 @@ The outcome of one call with one argument replaced (:func:`outcome`) is one of
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
 import resource
 import signal
 from collections.abc import Callable
@@ -35,6 +40,28 @@ MODULES = (
 
 TIME_LIMIT_S = 20
 MEMORY_HEADROOM = 3 * 2**30  # a call may take this much address space above what the process has
+
+
+_SCRATCH = "mlsys-api-cases-"
+
+
+def scratch_dir(label: str) -> Path:
+    """A fresh temporary directory for one case module's files, removed when this process ends.
+
+    A pytest-xdist worker exits without running atexit handlers, so each call also removes the scratch
+    directories of processes that have ended."""
+    for path in Path(tempfile.gettempdir()).glob(f"{_SCRATCH}*"):
+        pid = path.name.removeprefix(_SCRATCH).split("-")[0]
+        if pid.isdigit():
+            try:
+                os.kill(int(pid), 0)
+            except ProcessLookupError:
+                shutil.rmtree(path, ignore_errors=True)
+            except PermissionError:  # another user's live process
+                pass
+    path = Path(tempfile.mkdtemp(prefix=f"{_SCRATCH}{os.getpid()}-{label}-"))
+    atexit.register(shutil.rmtree, path, True)
+    return path
 
 
 class _Opaque:

@@ -4,16 +4,14 @@ A valid write starts a process (a second or two), so write_in_process is not fuz
 are all refused before any process starts.
 """
 
-import tempfile
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from api_cases import Case
-from mlsys_course.dataflow import DatabaseWriter, write_in_process
+from api_cases import Case, scratch_dir
+from mlsys_course.dataflow import write_in_process
 
-_DIR = Path(tempfile.mkdtemp(prefix="api-cases-dataflow-"))
+_DIR = scratch_dir("dataflow")
 _DB = _DIR / "db.sqlite3"
 _FRAME = pd.DataFrame({"order_id": np.arange(5), "amount": [1.5, 2.0, 3.25, 4.0, 5.5], "country": list("ABCDE")})
 write_in_process(_DB, "t", _FRAME)
@@ -37,7 +35,7 @@ CASES = {
     "read_database": Case(
         call=lambda: {"database": _DB, "query": "SELECT * FROM t WHERE order_id = ?", "params": [1]},
         bad={"query": ["SELEKT 1", "SELECT * FROM orders", "DELETE FROM t", 1],
-             "params": [3, [[1]], [object()]], "database": [_DIR / "missing.sqlite3", _DIR / "notes.txt", 42]},
+             "params": [3, [[1]], [object()], {}], "database": [_DIR / "missing.sqlite3", _DIR / "notes.txt", 42]},
         valid={"params": [[np.int64(1)], np.array([1]), (np.uint8(1),), range(1, 2)], "database": [str(_DB)]},
     ),
 }

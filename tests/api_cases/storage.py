@@ -1,17 +1,16 @@
 """Cases of mlsys_course.storage: the two data models, the two engines, ETL and ELT (files in a temporary folder)."""
 
 import itertools
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from api_cases import Case
+from api_cases import Case, scratch_dir
 from mlsys_course.datasets import make_transactions
 from mlsys_course.storage import FIELDS, connect, load_orders, load_table, make_orders, make_raw_events
 
-_DIR = Path(tempfile.mkdtemp(prefix="api-cases-storage-"))
+_DIR = scratch_dir("storage")
 _TX = make_transactions(60, random_state=0)
 _SQLITE = load_table(_TX, _DIR / "tx.sqlite", engine="sqlite")
 _DUCK = load_table(_TX, _DIR / "tx.duckdb", engine="duckdb")

@@ -8,10 +8,7 @@ collecting must not import MLflow); every later call reopens it. Calls that woul
 a store is opened, so bad-input cases cost milliseconds.
 """
 
-import atexit
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 # MLflow decides when first imported whether to send usage data: tell it not to (test code; recipes never do).
@@ -21,30 +18,10 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
-from api_cases import Case  # noqa: E402
+from api_cases import Case, scratch_dir  # noqa: E402
 from mlsys_course import tracking  # noqa: E402
 
-_PREFIX = "mlsys-api-cases-tracking-"
-
-
-def _remove_stale_stores() -> None:
-    """Remove the store directories of processes that have ended: a pytest-xdist worker exits without running
-    atexit handlers, so the next process cleans up after it."""
-    for path in Path(tempfile.gettempdir()).glob(f"{_PREFIX}*-*"):
-        pid = path.name.removeprefix(_PREFIX).split("-")[0]
-        if not pid.isdigit():
-            continue
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            shutil.rmtree(path, ignore_errors=True)
-        except PermissionError:  # another user's live process
-            pass
-
-
-_remove_stale_stores()
-_DIR = tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-")
-atexit.register(shutil.rmtree, _DIR, True)
+_DIR = str(scratch_dir("tracking"))
 _STORE = os.path.join(_DIR, "store")
 _FILE = os.path.join(_DIR, "a-file")
 open(_FILE, "w").close()

@@ -1,14 +1,12 @@
 """Cases of mlsys_course.transport: a durable log and its consumer groups (files in a temporary folder)."""
 
-import tempfile
-from pathlib import Path
 
 import numpy as np
 
-from api_cases import Case
+from api_cases import Case, scratch_dir
 from mlsys_course.transport import Consumer, DurableLog
 
-_DIR = Path(tempfile.mkdtemp(prefix="api-cases-transport-"))
+_DIR = scratch_dir("transport")
 (_DIR / "broken.log.sqlite3").write_text("not a database")
 
 
