@@ -59,11 +59,14 @@ from mlsys_course._validation import (
     check_same_length,
     check_seed,
     check_estimator,
+    check_frame,
     check_scoring,
     show,
 )
 
 __all__ = ["SPLITS", "Comparison", "compare", "folds", "paired_difference", "with_seed"]
+
+_SUMMARY = ("mean", "std", "n", "diff", "diff_low", "diff_high", "measurable")
 
 #: The named split policies of :func:`folds` and :func:`compare`.
 SPLITS = ("time", "group", "random")
@@ -259,6 +262,14 @@ class Comparison:
     summary: pd.DataFrame
     baseline: str
     scoring: str
+
+    def __post_init__(self) -> None:
+        check_frame("scores", self.scores, columns=["arm", "repeat", "score"])
+        check_frame("summary", self.summary, columns=list(_SUMMARY))
+        if not isinstance(self.baseline, str) or self.baseline not in self.summary.index:
+            raise ValueError(f"baseline must be an arm of summary {show(list(self.summary.index))}; got {show(self.baseline)}")
+        if not isinstance(self.scoring, str):
+            raise TypeError(f"scoring must be the metric's name (str); got {show(self.scoring)}")
 
     def plot(self, ax: Any = None) -> Any:
         """Each arm's mean with an error bar of one standard deviation, and every repetition as a dot."""

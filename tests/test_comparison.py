@@ -206,3 +206,15 @@ def test_compare_bad_input(kwargs, error, match):
 
 def test_split_policies_are_named():
     assert SPLITS == ("time", "group", "random")
+
+
+def test_the_comparison_record_validates_its_fields():
+    X, y = _problem(5, n=100)
+    result = compare({"dummy": DummyClassifier(), "logistic": LogisticRegression()}, X, y, split="random",
+                     reason="simulated", random_state=0)
+    with pytest.raises(ValueError, match="baseline must be an arm of summary"):
+        Comparison(result.scores, result.summary, "other", "roc_auc")
+    with pytest.raises(ValueError, match="columns must be columns of scores"):
+        Comparison(result.scores.drop(columns="score"), result.summary, "dummy", "roc_auc")
+    with pytest.raises(TypeError, match="summary must be a pandas DataFrame"):
+        Comparison(result.scores, None, "dummy", "roc_auc")
