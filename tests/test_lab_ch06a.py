@@ -1,6 +1,7 @@
 """Tests for mlsys_course.lab.ch06a: the chapter's drivers (the notebook exercises them end to end too)."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.stats import binom, loguniform
 from sklearn.dummy import DummyClassifier
@@ -12,8 +13,9 @@ from sklearn.tree import DecisionTreeClassifier
 from mlsys_course.distributed import loss
 from mlsys_course.ensembles import majority_vote_accuracy
 from mlsys_course.exercises import evaluate
-from mlsys_course.lab.ch06a import (baseline_table, ensemble_table, halving_budget, search_table, seed_spread,
-                                    simulate_majority_vote, simulate_training)
+from mlsys_course.comparison import paired_difference
+from mlsys_course.lab.ch06a import (LEARNING_RATES, baseline_table, ensemble_table, halving_budget, mean_std, search_table,
+                                    seed_spread, simulate_majority_vote, simulate_training)
 from mlsys_course.search import budget_grid
 
 
@@ -120,3 +122,37 @@ def test_exercise_checks():
     assert evaluate("6a.1", majority_vote_accuracy(5, 0.7)).passed
     assert not evaluate("6a.1", majority_vote_accuracy(3, 0.7)).passed
     assert not evaluate("6a.1", "0.84").passed
+
+
+def test_mean_std_matches_pandas_and_keeps_group_order():
+    t = pd.DataFrame({"arm": ["b", "a", "b", "a", "b"], "x": [1.0, 2.0, 3.0, 4.0, 8.0], "y": [0, 1, 0, 1, 1]})
+    out = mean_std(t, by="arm", columns=["x", "y"], decimals=6)
+    assert out.index.tolist() == ["b", "a"] and out.columns.tolist() == ["x", "x sd", "y", "y sd"]
+    assert out.loc["b", "x"] == pytest.approx(4.0) and out.loc["b", "x sd"] == pytest.approx(np.std([1, 3, 8], ddof=1), abs=1e-6)
+    with pytest.raises(TypeError, match="table must be a pandas DataFrame"):
+        mean_std(t.to_numpy(), by="arm", columns=["x"])
+
+
+def test_6a_2_rewards_choosing_on_validation_only():
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.metrics import average_precision_score
+
+    def on_validation(X_fit, y_fit, X_val, y_val):
+        scores = {r: average_precision_score(y_val, HistGradientBoostingClassifier(max_iter=50, learning_rate=r, random_state=0)
+                                             .fit(X_fit, y_fit).predict_proba(X_val)[:, 1]) for r in LEARNING_RATES}
+        return max(scores, key=scores.get)
+
+    good = evaluate("6a.2", on_validation)
+    assert good.passed, good.message
+    picked = float(good.message.split("picked ")[1].split(" ")[0])
+    other = next(r for r in LEARNING_RATES if r != picked)
+    assert not evaluate("6a.2", lambda *data: other).passed
+    assert not evaluate("6a.2", lambda *data: 0.5).passed      # not a candidate
+    assert not evaluate("6a.2", 0.1).passed                    # not a function
+
+
+def test_6a_3_checks_the_paired_rule_on_held_out_cases():
+    assert evaluate("6a.3", lambda base, cand: bool(paired_difference(cand, base)[1] > 0)).passed
+    assert not evaluate("6a.3", lambda base, cand: bool(np.mean(cand) > np.mean(base))).passed  # any positive mean: too eager
+    assert not evaluate("6a.3", lambda base, cand: False).passed
+    assert not evaluate("6a.3", lambda base, cand: "yes").passed

@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
-from sklearn.metrics import f1_score, make_scorer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.metrics import average_precision_score, f1_score, make_scorer
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
@@ -37,9 +38,12 @@ from mlsys_course._validation import (
     check_scorings,
     show,
 )
-from mlsys_course.comparison import with_seed
+from mlsys_course.comparison import paired_difference, with_seed
+from mlsys_course.datasets import make_transactions
 from mlsys_course.distributed import data_parallel_step, gradient, loss
 from mlsys_course.exercises import exercise, is_number
+from mlsys_course.features import transaction_features
+from mlsys_course.leakage import time_split
 
 #: The metrics of the baseline table: accuracy, F1 (0 when nothing is predicted positive) and PR-AUC.
 BASELINE_SCORING = {
@@ -47,6 +51,29 @@ BASELINE_SCORING = {
     "f1": make_scorer(f1_score, zero_division=0.0),
     "average_precision": "average_precision",
 }
+
+
+#: The learning rates of the tracked runs (decision 4) and of exercise 6a.2.
+LEARNING_RATES = (0.03, 0.1, 0.3, 0.9)
+
+
+def mean_std(table: pd.DataFrame, *, by: Any, columns: Any, decimals: int = 3) -> pd.DataFrame:
+    """Mean and standard deviation (ddof=1) of ``columns`` per group of ``by``, side by side, rounded.
+
+    Groups keep their order of first appearance. Columns: ``<column>`` (the mean) and ``<column> sd``.
+
+    >>> t = pd.DataFrame({"arm": ["a", "a", "b", "b"], "score": [0.1, 0.3, 0.5, 0.5]})
+    >>> mean_std(t, by="arm", columns=["score"]).to_dict("index")
+    {'a': {'score': 0.2, 'score sd': 0.141}, 'b': {'score': 0.5, 'score sd': 0.0}}
+    """
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"table must be a pandas DataFrame; got {show(table)}")
+    columns = [columns] if isinstance(columns, str) else list(columns)
+    grouped = table.groupby(by, sort=False)[columns]
+    means, stds = grouped.mean(), grouped.std(ddof=1)
+    out = pd.concat({c: means[c] for c in columns} | {f"{c} sd": stds[c] for c in columns}, axis=1)
+    order = [name for c in columns for name in (c, f"{c} sd")]
+    return out[order].round(check_int("decimals", decimals, minimum=0, maximum=12))
 
 
 def _check_arms(arms: Any, *, methods: tuple[str, ...] = ("fit",)) -> dict[str, Any]:
@@ -344,11 +371,50 @@ def _five_voters(answer: Any) -> tuple[bool, str]:
 
 
 @exercise("6a.2")
-def _best_learning_rate(answer: Any, *, runs: Any) -> tuple[bool, str]:
-    if not is_number(answer):
-        return False, f"the answer must be a learning rate; got {type(answer).__name__}."
-    best = runs.loc[runs["metrics.pr_auc"].astype(float).idxmax()]
-    rate = float(best["params.learning_rate"])
-    if np.isclose(answer, rate):
-        return True, f"learning rate {rate} won with PR-AUC {float(best['metrics.pr_auc']):.3f} (run {best['run_name']})."
-    return False, f"learning rate {answer} is not the best logged run's."
+def _choose_learning_rate(answer: Any) -> tuple[bool, str]:
+    if not callable(answer):
+        return False, f"the answer must be a function choose_learning_rate(X_fit, y_fit, X_val, y_val); got {type(answer).__name__}."
+    world = make_transactions(n=8_000, random_state=2_606)  # a world the notebook never showed
+    X, y = transaction_features(world), world["is_fraud"].to_numpy()
+    train, test = time_split(world, test_size=0.3)
+    fit, val = time_split(world.iloc[train], test_size=0.25)
+    X_fit, y_fit = X.iloc[train[fit]], y[train[fit]]
+    X_val, y_val = X.iloc[train[val]], y[train[val]]
+    val_scores, test_scores = {}, {}
+    for rate in LEARNING_RATES:
+        model = HistGradientBoostingClassifier(max_iter=50, learning_rate=rate, random_state=0).fit(X_fit, y_fit)
+        val_scores[rate] = average_precision_score(y_val, model.predict_proba(X_val)[:, 1])
+        test_scores[rate] = average_precision_score(y[test], model.predict_proba(X.iloc[test])[:, 1])
+    expected = max(val_scores, key=val_scores.get)
+    chosen = answer(X_fit.copy(), y_fit.copy(), X_val.copy(), y_val.copy())
+    if not is_number(chosen) or not any(np.isclose(chosen, rate) for rate in LEARNING_RATES):
+        return False, f"the function must return one of {LEARNING_RATES}; it returned {show(chosen)}."
+    if not np.isclose(chosen, expected):
+        return False, (f"on a fresh world, validation PR-AUC picks {expected} "
+                       f"({val_scores[expected]:.3f}); your function picked {chosen} ({val_scores[float(chosen)]:.3f}).")
+    return True, (f"on a fresh world your function picked {expected} by validation PR-AUC ({val_scores[expected]:.3f}); "
+                  f"its test PR-AUC, measured once afterwards: {test_scores[expected]:.3f}.")
+
+
+@exercise("6a.3")
+def _gain_rule(answer: Any) -> tuple[bool, str]:
+    if not callable(answer):
+        return False, f"the answer must be a function gain_is_real(baseline_scores, candidate_scores); got {type(answer).__name__}."
+    rng = np.random.default_rng(6_303)  # held-out cases: planted gains, planted losses and nulls
+    cases = []
+    for gain in (0.0, 0.0, 0.0, 0.03, 0.03, 0.01, -0.03, 0.002):
+        n = int(rng.integers(4, 9))
+        base = 0.8 + rng.normal(0, 0.05, n)  # seed-to-seed spread shared by both arms (paired)
+        cases.append((gain, base, base + gain + rng.normal(0, 0.01, n)))
+    wrong = []
+    for gain, base, candidate in cases:
+        expected = paired_difference(candidate, base)[1] > 0
+        got = answer(base.copy(), candidate.copy())
+        if not isinstance(got, (bool, np.bool_)):
+            return False, f"the function must return True or False; it returned {show(got)}."
+        if bool(got) != expected:
+            wrong.append(f"gain {gain:+.3f} over {len(base)} pairs: expected {expected}, got {bool(got)}")
+    if wrong:
+        return False, f"{len(wrong)} of {len(cases)} held-out cases wrong, e.g. {wrong[0]}."
+    n_real = sum(paired_difference(c, b)[1] > 0 for _, b, c in cases)
+    return True, f"all {len(cases)} held-out cases right ({n_real} real gains, {len(cases) - n_real} not measurable or losses)."
