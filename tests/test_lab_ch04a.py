@@ -12,8 +12,12 @@ from sklearn.metrics import average_precision_score
 from sklearn.model_selection import train_test_split
 from sklearn.semi_supervised import SelfTrainingClassifier
 
-from mlsys_course.labeling import query
+from mlsys_course.datasets import make_transactions
+from mlsys_course.exercises import evaluate
+from mlsys_course.labeling import ABSTAIN, FRAUD, LEGIT, lf_card_testing_burst, majority_vote, query
 from mlsys_course.lab.ch04a import (
+    FRESH_WORLD_SEEDS,
+    WeightedVote,
     active_learning_curve,
     fit_or_constant,
     inclusion_chisquare,
@@ -251,3 +255,80 @@ def test_label_budget_curves_take_frames_numpy_ints_and_ranges(pool):
     got = label_budget_curves(arms, pd.DataFrame(X, index=np.arange(500) + 7), pd.Series(y.astype(bool), index=np.arange(500) + 7),
                               X_test.astype(np.float32), y_test, budgets=np.array([10, 30]), seeds=range(2))
     pd.testing.assert_frame_equal(got, expected, atol=1e-6)
+
+
+# --- combining labeling functions: the weighted-vote baselines ---------------------------------------
+
+
+def test_weighted_vote_counts_votes_like_majority_vote():
+    L = np.array([[1, 1, 0], [1, 0, 0], [-1, -1, -1], [0, -1, 1], [1, -1, -1]])
+    vote = WeightedVote().fit(L)
+    assert vote.decision_function(L).tolist() == [1.0, -1.0, 0.0, 0.0, 1.0]  # fraud votes minus legit votes
+    np.testing.assert_array_equal(vote.predict(L), majority_vote(L, tie_break="negative"))
+    np.testing.assert_allclose(vote.predict_proba(L).sum(axis=1), 1.0)
+
+
+def test_precision_weights_are_the_smoothed_log_odds_of_each_vote():
+    rng = np.random.default_rng(0)
+    y = (rng.random(2_000) < 0.05).astype(int)
+    L = np.column_stack([np.where(rng.random(2_000) < np.where(y == 1, 0.6, 0.05), 1, -1),  # a fraud rule
+                         np.where(rng.random(2_000) < np.where(y == 1, 0.1, 0.7), 0, -1)])  # a legit rule
+    vote = WeightedVote("precision", smoothing=2.0).fit(L, y)
+    base = (y.sum() + 1) / (len(y) + 2)
+    assert vote.bias_ == pytest.approx(np.log(base / (1 - base)))
+    for j, column, value in [(0, 1, 1), (1, 0, 0)]:
+        fires = L[:, j] == value
+        p = (y[fires].sum() + 2 * base) / (fires.sum() + 2)
+        assert vote.weights_[j, column] == pytest.approx(np.log(p / (1 - p)) - vote.bias_)
+    assert vote.weights_[0, 0] == 0.0 and vote.weights_[1, 1] == 0.0  # votes never cast add nothing
+    assert vote.weights_[0, 1] > 0 > vote.weights_[1, 0]
+    # naive Bayes over the firings: the score of a row is the bias plus the weights of the votes cast
+    row = np.array([[1, 0]])
+    assert vote.decision_function(row)[0] == pytest.approx(vote.bias_ + vote.weights_[0, 1] + vote.weights_[1, 0])
+    assert average_precision_score(y, vote.predict_proba(L)[:, 1]) > 3 * y.mean()
+
+
+@pytest.mark.parametrize(
+    "make, call, error, words",
+    [
+        (lambda: WeightedVote("best"), lambda v: v.fit([[1]]), ValueError, "weights must be one of"),
+        (lambda: WeightedVote(smoothing=0), lambda v: v.fit([[1]]), ValueError, "smoothing must be"),
+        (lambda: WeightedVote("precision"), lambda v: v.fit([[1], [0]]), ValueError, "y .hand labels"),
+        (lambda: WeightedVote("precision"), lambda v: v.fit([[1], [0]], [1, 2]), ValueError, "y must hold 0/1 labels"),
+        (lambda: WeightedVote(), lambda v: v.fit([[2]]), ValueError, "L must hold votes -1"),
+        (lambda: WeightedVote(), lambda v: v.fit([[0.5]]), ValueError, "L must hold votes -1"),
+        (lambda: WeightedVote(), lambda v: v.predict([[1]]), ValueError, "not fitted yet"),
+        (lambda: WeightedVote(), lambda v: v.fit([[1, 1]]).predict([[1]]), ValueError, "L must have 2 columns"),
+    ],
+)
+def test_weighted_vote_bad_input(make, call, error, words):
+    with pytest.raises(error, match=words):
+        call(make())
+
+
+# --- exercises that judge an artifact on a world the notebook never used -----------------------------
+
+
+def test_exercise_4a_3_judges_a_labeling_function_on_a_fresh_world():
+    def new_account_risky(df):
+        risky = df["merchant_category"].isin(["digital_goods", "gaming", "electronics", "travel"]).to_numpy()
+        return np.where((df["account_age_days"].to_numpy() < 30) & (risky | df["is_foreign"].to_numpy()), FRAUD, ABSTAIN)
+
+    assert evaluate("4a.3", new_account_risky)
+    assert not evaluate("4a.3", lf_card_testing_burst)  # already among the label model's functions
+    assert not evaluate("4a.3", lambda df: np.full(len(df), FRAUD))  # fires everywhere: precision = the fraud rate
+    assert not evaluate("4a.3", lambda df: np.full(len(df), LEGIT))  # votes the wrong way
+    assert not evaluate("4a.3", lambda df: df["no_such_column"])  # fails on the data: a verdict, not a crash
+    assert not evaluate("4a.3", 3)
+
+
+def test_exercise_4a_4_computes_the_window_from_a_fresh_world():
+    world = make_transactions(40_000, random_state=FRESH_WORLD_SEEDS[1])
+    frauds = world[world["is_fraud"] == 1]
+    delay_days = (frauds["label_known_at"] - frauds["timestamp"]).dt.total_seconds() / 86_400
+    needed = int(np.ceil(delay_days.quantile(0.95)))
+    assert (delay_days <= needed).mean() >= 0.95 > (delay_days <= needed - 1).mean()
+    assert evaluate("4a.4", needed)
+    assert not evaluate("4a.4", 30)            # misses about a fifth of the frauds
+    assert not evaluate("4a.4", 2 * needed)    # safe but needlessly late
+    assert not evaluate("4a.4", 45.5) and not evaluate("4a.4", "46")

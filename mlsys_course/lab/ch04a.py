@@ -10,7 +10,8 @@ only the chapter's experiments need:
 - labeling: :func:`label_budget_curves` scores *arms* (which rows to buy hand labels for x how to train on
   them, written out in the notebook) against the number of hand labels bought; :func:`active_learning_curve`
   plays the active learning loop for one query strategy; :func:`fit_or_constant` is the fit the arms share
-  (a constant model while the labels bought hold a single class).
+  (a constant model while the labels bought hold a single class); :class:`WeightedVote` is the baseline a
+  label model must beat: votes counted, or weighted by each function's precision on a few hand labels.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 from scipy import stats
-from sklearn.base import clone
+from scipy.special import expit, logit
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import BaggingClassifier
 from sklearn.linear_model import LogisticRegression
@@ -41,13 +43,16 @@ from mlsys_course._validation import (
     check_seed,
     show,
 )
+from mlsys_course.datasets import make_transactions
 from mlsys_course.exercises import exercise, is_number
-from mlsys_course.labeling import STRATEGIES, LabelModel, query
+from mlsys_course.labeling import (ABSTAIN, FRAUD, FRAUD_LABELING_FUNCTIONS, LEGIT, STRATEGIES, apply_labeling_functions,
+                                   query)
 from mlsys_course.sampling import simple_random_sample
 
 __all__ = [
     "BUYING",
     "ChiSquareResult",
+    "WeightedVote",
     "active_learning_curve",
     "fit_or_constant",
     "inclusion_chisquare",
@@ -353,6 +358,101 @@ def _committee(estimator: Any, X: np.ndarray, y: np.ndarray, size: int, rng: np.
     return list(bag.fit(X, y).estimators_)
 
 
+class WeightedVote(ClassifierMixin, BaseEstimator):
+    """Combine labeling-function votes by a weighted vote: counted, or weighted by precision on hand labels.
+
+    The score of a row is ``bias_ + sum_j weights_[j, vote_j]`` over the functions that do not abstain,
+    and ``predict_proba`` is its logistic sigmoid.
+
+    - ``weights="count"``: majority vote as a score, +1 for each FRAUD vote and -1 for each LEGIT vote
+      (``y`` is ignored);
+    - ``weights="precision"``: from hand labels ``y``, each function's fraud rate when it votes v,
+      ``p_jv = (frauds among those rows + smoothing * base) / (rows + smoothing)``, shrunk towards the
+      base rate ``base`` of the hand labels; the weight is the log-odds it adds, ``logit(p_jv) - logit(base)``,
+      and ``bias_ = logit(base)`` (naive Bayes over the functions that fire). A few hundred hand labels
+      are enough to learn that a function is wrong most of the time, which a label model must infer.
+
+    Parameters
+    ----------
+    weights : {"count", "precision"}, default "count"
+    smoothing : float, default 2.0
+        Pseudo-rows at the base rate added to each (function, vote) cell, > 0.
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_functions, 2)
+        Weight of a LEGIT vote (column 0) and of a FRAUD vote (column 1) of each function.
+    bias_ : float
+    classes_ : ndarray, ``[0, 1]``
+
+    Book: Chapter 4, "Handling the Lack of Labels: Weak supervision".
+
+    Example
+    -------
+    >>> L = np.array([[1, -1], [1, 0], [-1, 0], [-1, -1]])
+    >>> WeightedVote().fit(L).predict(L).tolist()
+    [1, 0, 0, 0]
+    >>> WeightedVote("precision").fit(L, [1, 0, 0, 0]).weights_.round(2).tolist()
+    [[0.0, 0.36], [-0.92, 0.0]]
+    """
+
+    def __init__(self, weights: str = "count", smoothing: float = 2.0):
+        self.weights = weights
+        self.smoothing = smoothing
+
+    def fit(self, L: Any, y: Any = None) -> WeightedVote:
+        """Set the weights: by polarity (``"count"``) or from the hand labels ``y`` (``"precision"``)."""
+        check_choice("weights", self.weights, ("count", "precision"))
+        smoothing = check_real("smoothing", self.smoothing, low=0.0, low_open=True)
+        L = _check_votes("L", L)
+        self.classes_ = np.array([0, 1])
+        self.n_features_in_ = L.shape[1]
+        if self.weights == "count":
+            self.weights_ = np.tile([-1.0, 1.0], (L.shape[1], 1))
+            self.bias_ = 0.0
+            return self
+        if y is None:
+            raise ValueError("y (hand labels, 0/1 per row of L) is required for weights='precision'; got None")
+        y = _check_labels("y", y, integers=True)
+        check_same_length(L=L, y=y)
+        if np.any(y > 1):
+            raise ValueError(f"y must hold 0/1 labels; got {show(np.unique(y).tolist())}")
+        base = (y.sum() + 1) / (len(y) + 2)
+        self.bias_ = float(logit(base))
+        self.weights_ = np.zeros((L.shape[1], 2))
+        for j in range(L.shape[1]):
+            for col, vote in enumerate((LEGIT, FRAUD)):
+                fires = L[:, j] == vote
+                p = (y[fires].sum() + smoothing * base) / (fires.sum() + smoothing)
+                self.weights_[j, col] = logit(p) - self.bias_
+        return self
+
+    def decision_function(self, L: Any) -> np.ndarray:
+        """The score: the log-odds of fraud (``"precision"``) or fraud votes minus legit votes (``"count"``)."""
+        if not hasattr(self, "weights_"):
+            raise ValueError("this WeightedVote is not fitted yet; call fit(L) first")
+        L = _check_votes("L", L)
+        if L.shape[1] != self.n_features_in_:
+            raise ValueError(f"L must have {self.n_features_in_} columns (one per function) as in fit; got {L.shape[1]}")
+        return self.bias_ + np.where(L == FRAUD, self.weights_[:, 1], 0.0).sum(1) + np.where(L == LEGIT, self.weights_[:, 0], 0.0).sum(1)
+
+    def predict_proba(self, L: Any) -> np.ndarray:
+        """Columns P(legit), P(fraud): the sigmoid of the score."""
+        p = expit(self.decision_function(L))
+        return np.column_stack([1 - p, p])
+
+    def predict(self, L: Any) -> np.ndarray:
+        """1 where the score is positive, else 0."""
+        return (self.decision_function(L) > 0).astype(np.int64)
+
+
+def _check_votes(name: str, value: Any) -> np.ndarray:
+    L = check_array(name, value, ndim=2)
+    if not np.issubdtype(L.dtype, np.integer) or not np.isin(L, (ABSTAIN, LEGIT, FRAUD)).all():
+        raise ValueError(f"{name} must hold votes -1 (abstain), 0 (legit) or 1 (fraud); got {show(np.unique(L).tolist()[:5])}")
+    return L.astype(np.int64)
+
+
 def active_learning_curve(
     X: Any,
     y: Any,
@@ -599,19 +699,46 @@ def _click_window_minutes(answer: Any) -> tuple[bool, str]:
     return False, f"a {int(answer)}-minute window labels {caught:.1%} of clicks; find the shortest reaching 95%."
 
 
+#: Worlds the exercises' checkers draw: seeds the notebook never uses, so an answer is judged on data it has not seen.
+FRESH_WORLD_SEEDS = (4_041, 4_042)
+
+
 @exercise("4a.3")
-def _the_function_the_label_model_trusts_most(answer: Any, *, votes: Any, names: Any, y_true: Any) -> tuple[bool, str]:
-    if not isinstance(answer, str):
-        return False, f"the answer must be the name of a labeling function; got {type(answer).__name__}."
-    names = list(names)
-    if answer not in names:
-        return False, f"{answer!r} is not one of the labeling functions: {', '.join(names)}."
-    votes, y = np.asarray(votes), np.asarray(y_true)
-    learned = LabelModel(class_prior=0.01).fit(votes).accuracies_
-    best = names[int(np.nanargmax(learned))]
-    fires = votes[:, names.index(best)] != -1
-    measured = float((y[fires] == votes[fires, names.index(best)]).mean())
-    if answer == best:
-        return True, (f"the label model trusts {best} most (learned accuracy {np.nanmax(learned):.2f}; against the true "
-                      f"labels it is {measured:.2f}: the rules are not independent given the label, as the model assumes).")
-    return False, f"the label model learned a higher accuracy for another function than for {answer}."
+def _a_new_labeling_function(answer: Any) -> tuple[bool, str]:
+    if not callable(answer):
+        return False, f"the answer must be a labeling function lf(df) -> votes; got {type(answer).__name__}."
+    world = make_transactions(40_000, random_state=FRESH_WORLD_SEEDS[0])
+    try:
+        votes = apply_labeling_functions(world, {"yours": answer})[:, 0]
+    except (TypeError, ValueError, KeyError) as error:
+        return False, f"applied to a fresh world, your function failed: {error}"
+    if np.any(votes == LEGIT):
+        return False, "this exercise asks for a function that votes FRAUD (1) or abstains (-1); yours also votes LEGIT (0)."
+    for name, lf in FRAUD_LABELING_FUNCTIONS.items():
+        if np.array_equal(votes, lf(world)):
+            return False, f"your function votes exactly as lf_{name}, which the label model has already: write a new one."
+    y = world["is_fraud"].to_numpy()
+    fires = votes == FRAUD
+    coverage, rate = float(fires.mean()), float(y.mean())
+    precision = float(y[fires].mean()) if fires.any() else 0.0
+    measured = f"on a fresh world it fires on {coverage:.2%} of payments with precision {precision:.3f} ({precision / rate:.1f}x the fraud rate {rate:.4f})"
+    if coverage >= 0.005 and precision >= 10 * rate:
+        return True, measured + "."
+    return False, measured + "; it must fire on at least 0.5% with precision at least 10x the fraud rate."
+
+
+@exercise("4a.4")
+def _chargeback_window_days(answer: Any) -> tuple[bool, str]:
+    if not is_number(answer) or answer != int(answer) or answer < 1:
+        return False, f"the answer must be a whole number of days >= 1; got {answer!r}."
+    world = make_transactions(40_000, random_state=FRESH_WORLD_SEEDS[1])
+    fraud = world[world["is_fraud"] == 1]
+    delay_days = (fraud["label_known_at"] - fraud["timestamp"]).dt.total_seconds().to_numpy() / 86_400
+    caught = float((delay_days <= answer).mean())
+    needed = int(np.ceil(np.quantile(delay_days, 0.95)))  # the shortest whole-day window that catches 95% here
+    slack = 2 * np.sqrt(0.95 * 0.05 / len(delay_days))  # two binomial standard errors of that share
+    if caught >= 0.95 - slack and answer <= 1.2 * needed:
+        return True, f"a {int(answer)}-day window labels {caught:.1%} of a fresh world's frauds (the shortest reaching 95% there: {needed} days)."
+    if caught < 0.95 - slack:
+        return False, f"a {int(answer)}-day window labels only {caught:.1%} of a fresh world's frauds; 95% are needed."
+    return False, f"a {int(answer)}-day window catches {caught:.1%}, but {needed} days already reach 95%: every extra day delays training data."
