@@ -1,15 +1,18 @@
-"""Chapter 4b's lab code: the book's cancer models, the lesson's tables, the leak protocols, the augmentation curve.
+"""Chapter 4b's lab code: the book's cancer models, the arms' comparison tables, the leak protocols, the augmentation curve.
 
 Short on purpose: the notebook exercises all of it; these tests hold each piece to a reference.
 """
 
 import numpy as np
+import pandas as pd
 import pytest
+from scipy import stats
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from imblearn.over_sampling import SMOTE
 from imblearn.pipeline import Pipeline
 from sklearn.datasets import make_classification
+from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import (
     accuracy_score,
@@ -21,21 +24,24 @@ from sklearn.metrics import (
     recall_score,
     roc_auc_score,
 )
-from sklearn.model_selection import StratifiedKFold, TunedThresholdClassifierCV, cross_val_score, cross_validate
+from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
 from mlsys_course.augmentation import augment, mixup, soft_label_rows
+from mlsys_course.comparison import compare
 from mlsys_course.exercises import evaluate
 from mlsys_course.lab.ch04b import (
     BOOK_CANCER_CONFUSION,
     augmentation_curve,
+    augmentation_summary,
     best_f1,
     book_cancer_example,
+    compare_metrics,
     confusion_from_accuracy_f1,
-    cv_table,
     labels_from_confusion,
+    metric_summary,
     metric_table,
-    score_on_test,
+    protocol_table,
 )
 
 # --- The book's cancer models and the table of metrics ------------------------------------------------
@@ -117,41 +123,50 @@ def test_best_f1_is_the_brute_force_maximum():
     assert brute[threshold] == pytest.approx(f1)
 
 
-def test_score_on_test_scores_every_arm_the_same_way():
-    X, y = make_classification(3000, n_features=5, weights=[0.95], flip_y=0.01, random_state=0)
-    X_fit, y_fit, X_val, y_val, X_test, y_test = X[:1500], y[:1500], X[1500:2000], y[1500:2000], X[2000:], y[2000:]
-    plain = LogisticRegression().fit(X_fit, y_fit)
-    tuned = TunedThresholdClassifierCV(plain, scoring="f1", cv="prefit", refit=False).fit(X_val, y_val)
-    table = score_on_test({"none": plain, "threshold_moving": tuned}, X_test, y_test)
-    assert table.columns.tolist() == ["pr_auc", "roc_auc", "threshold", "f1", "f1_best"]
-    s = plain.predict_proba(X_test)[:, 1]
-    assert table.loc["none", "pr_auc"] == pytest.approx(average_precision_score(y_test, s))
-    assert table.loc["none", "f1"] == pytest.approx(f1_score(y_test, s > 0.5))
-    # Moving the threshold changes the decisions, not the ranking.
-    assert table.loc["threshold_moving", ["pr_auc", "roc_auc", "f1_best"]].tolist() == table.loc["none", ["pr_auc", "roc_auc", "f1_best"]].tolist()
-    assert table.loc["threshold_moving", "threshold"] == tuned.best_threshold_ != 0.5
-    assert table.loc["threshold_moving", "f1"] == pytest.approx(f1_score(y_test, s >= tuned.best_threshold_))
-    assert (table["f1"] <= table["f1_best"] + 1e-12).all()
+def test_compare_metrics_fits_each_arm_once_and_matches_compare():
+    X, y = make_classification(900, n_features=5, weights=[0.9], random_state=0)
+    fits = []
+
+    def logistic(X_train, y_train, random_state):
+        fits.append(random_state)
+        return LogisticRegression().fit(X_train, y_train)
+
+    split = dict(split="time", time=np.arange(900), n_repeats=3, test_size=0.2, random_state=5)
+    out = compare_metrics({"a": logistic, "b": logistic}, X, y, scorings={"ap": "average_precision", "f1": "f1"}, **split)
+    assert list(out) == ["ap", "f1"] and len(fits) == 6  # 2 arms x 3 repetitions, scored twice
+    direct = compare({"a": LogisticRegression(), "b": LogisticRegression()}, X, y, scoring="f1", **split)
+    pd.testing.assert_frame_equal(out["f1"].scores, direct.scores)
+    table = metric_summary(out)
+    assert table.columns.tolist() == ["ap", "ap vs a", "f1", "f1 vs a"]
+    s = direct.summary.loc["b"]
+    assert table.loc["b", "f1"] == f"{s['mean']:.3f} ± {s['std']:.3f}"
+    assert table.loc["a", "f1 vs a"] == "-"
+    with pytest.raises(TypeError, match="random_state must be an int"):
+        compare_metrics({"a": logistic}, X, y, scorings={"ap": "average_precision"}, split="time", time=np.arange(900))
+
+
+def test_metric_summary_marks_only_measurable_differences():
+    X, y = make_classification(1500, n_features=5, weights=[0.8], random_state=1)
+    arms = {"prior": lambda X, y, seed: DummyClassifier().fit(X, y),
+            "logistic": lambda X, y, seed: LogisticRegression().fit(X, y)}
+    out = compare_metrics(arms, X, y, scorings={"roc_auc": "roc_auc"}, split="time", time=np.arange(1500),
+                          n_repeats=4, test_size=0.2, random_state=0)
+    assert out["roc_auc"].summary.loc["logistic", "measurable"]
+    assert metric_summary(out).loc["logistic", "roc_auc vs prior"].endswith(" *")
 
 
 # --- The leak experiment's table ---------------------------------------------------------------------------------
 
 
-def test_cv_table_is_the_mean_and_spread_of_each_fold_score():
-    X, y = make_classification(400, n_features=4, weights=[0.9], random_state=4)
-    folds = StratifiedKFold(4, shuffle=True, random_state=7)
-    model = Pipeline([("smote", SMOTE(random_state=0)), ("model", DecisionTreeClassifier(random_state=0))])
-    result = cross_validate(model, X, y, cv=folds, scoring=["roc_auc", "average_precision"])
-    table = cv_table({"honest": result})
-    assert table.columns.tolist() == ["roc_auc", "average_precision", "roc_auc_std", "average_precision_std"]
-    manual = cross_val_score(model, X, y, cv=folds, scoring="roc_auc")
-    assert table.loc["honest", "roc_auc"] == pytest.approx(manual.mean())
-    assert table.loc["honest", "roc_auc_std"] == pytest.approx(manual.std())
-
-
-def test_cv_table_refuses_what_is_not_a_cross_validate_result():
-    with pytest.raises(ValueError, match=r"results\['a'\] must be a cross_validate result"):
-        cv_table({"a": {"fit_time": [0.1]}})
+def test_protocol_table_is_the_mean_and_sample_spread_per_protocol():
+    scores = pd.DataFrame({"protocol": ["b", "b", "b", "a", "a", "a"], "repeat": [0, 1, 2] * 2,
+                           "roc_auc": [0.6, 0.7, 0.8, 0.5, 0.5, 0.8]})
+    table = protocol_table(scores)
+    assert table.index.tolist() == ["b", "a"]  # order of appearance
+    assert table.loc["b", "roc_auc"] == pytest.approx(0.7)
+    assert table.loc["a", "roc_auc_sd"] == pytest.approx(np.std([0.5, 0.5, 0.8], ddof=1))
+    with pytest.raises(TypeError, match="scores must be a DataFrame"):
+        protocol_table(scores.drop(columns="repeat"))
 
 
 # --- The augmentation curve -----------------------------------------------------------------------------
@@ -200,14 +215,37 @@ def test_exercise_4b_1_accepts_the_smallest_beta_only():
     assert not evaluate("4b.1", "0.9999", counts=counts).passed
 
 
-def test_exercise_4b_2_wants_the_honest_smote_score():
-    X, y = make_classification(600, n_features=4, weights=[0.9], random_state=3)
-    folds = StratifiedKFold(5, shuffle=True, random_state=0)
+def test_augmentation_summary_is_the_paired_difference_per_size():
+    curve = pd.concat([augmentation_curve(ARMS, [20, 60], random_state=seed).assign(repeat=seed) for seed in range(3)])
+    table = augmentation_summary(curve)
+    assert table.index.tolist() == [(20, "rotate"), (20, "mixup"), (60, "rotate"), (60, "mixup")]
+    block = curve[curve["n_real"] == 60].pivot(index="repeat", columns="method", values="accuracy")
+    d = block["rotate"] - block["none"]
+    assert table.loc[(60, "rotate"), "gain"] == pytest.approx(d.mean())
+    half = stats.t.ppf(0.975, 2) * d.std(ddof=1) / np.sqrt(3)
+    assert table.loc[(60, "rotate"), "low"] == pytest.approx(d.mean() - half)
+    expected = "better" if d.mean() - half > 0 else "worse" if d.mean() + half < 0 else "not measurable"
+    assert table.loc[(60, "rotate"), "verdict"] == expected
+    with pytest.raises(ValueError, match="baseline must be one of the methods"):
+        augmentation_summary(curve, baseline="nothing")
+
+
+def test_exercise_4b_2_wants_smote_inside_a_pipeline():
     honest = Pipeline([("smote", SMOTE(random_state=0)), ("model", DecisionTreeClassifier(random_state=0))])
-    answer = cross_val_score(honest, X, y, cv=folds, scoring="roc_auc").mean()
-    assert evaluate("4b.2", answer, X=X, y=y).passed
-    X_over, y_over = SMOTE(random_state=0).fit_resample(X, y)
-    leaky = cross_val_score(DecisionTreeClassifier(random_state=0), X_over, y_over, cv=folds, scoring="roc_auc").mean()
-    verdict = evaluate("4b.2", leaky, X=X, y=y)
-    assert not verdict.passed and "leaky" in verdict.message
-    assert not evaluate("4b.2", answer + 0.01, X=X, y=y).passed
+    verdict = evaluate("4b.2", honest, random_state=3)
+    assert verdict.passed and "fresh world" in verdict.message
+    scaled = Pipeline([("scale", StandardScaler()), ("smote", SMOTE()), ("model", LogisticRegression())])
+    assert evaluate("4b.2", scaled, random_state=4).passed  # steps before SMOTE are fine
+    assert not evaluate("4b.2", DecisionTreeClassifier(), random_state=3).passed  # no pipeline
+    assert not evaluate("4b.2", Pipeline([("model", DecisionTreeClassifier())]), random_state=3).passed  # no SMOTE
+    assert not evaluate("4b.2", 0.69, random_state=3).passed  # a number is not a protocol
+
+
+def test_exercise_4b_3_wants_an_augmentation_that_helps():
+    noise = lambda X, y, rng: augment(X, y, n_copies=4, max_degrees=0, noise_sigma=2, random_state=rng)
+    shift = lambda X, y, rng: augment(X, y, n_copies=4, max_shift=1, max_degrees=0, random_state=rng)
+    assert evaluate("4b.3", noise, random_state=0).passed
+    verdict = evaluate("4b.3", shift, random_state=0)
+    assert not verdict.passed and "worse" in verdict.message
+    assert not evaluate("4b.3", lambda X, y, rng: (X, y), random_state=0).passed  # no augmentation, no gain
+    assert not evaluate("4b.3", "noise", random_state=0).passed

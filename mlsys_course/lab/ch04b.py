@@ -6,9 +6,12 @@ What only the chapter needs, not recipes to copy (those are :mod:`mlsys_course.i
 - the book's two cancer models, rebuilt from their metrics (:func:`book_cancer_example`,
   :func:`confusion_from_accuracy_f1`, :func:`labels_from_confusion`) and the lesson's table of
   metrics (:func:`metric_table`);
-- the scoring of the notebook's imbalance arms on one test set (:func:`score_on_test`);
-- cross-validation results as a table of mean and spread (:func:`cv_table`);
-- the learning curve of the notebook's augmentation arms on the 8x8 digits (:func:`augmentation_curve`);
+- the imbalance arms compared on several metrics with one fit per arm and repetition
+  (:func:`compare_metrics`, :func:`metric_summary`), and the F1-best threshold on validation rows
+  (:func:`best_f1`);
+- the resampling-leak protocols as a table of mean and spread (:func:`protocol_table`);
+- the learning curve of the notebook's augmentation arms on the 8x8 digits (:func:`augmentation_curve`)
+  and each arm's paired gain over no augmentation (:func:`augmentation_summary`);
 - the chapter's exercise checks.
 
 The notebook's kernels run with one BLAS thread (``tools/notebooks.py``); nothing here changes
@@ -27,32 +30,36 @@ from imblearn.pipeline import Pipeline
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
-from sklearn.model_selection import StratifiedKFold, cross_val_score, train_test_split
-from sklearn.tree import DecisionTreeClassifier
+from sklearn.model_selection import train_test_split
 
 from mlsys_course._validation import (
     RandomState,
     check_array,
     check_binary_labels,
-    check_estimator,
     check_int,
     check_random_state,
     check_real,
     check_same_length,
     show,
 )
+from mlsys_course.comparison import Comparison, compare, paired_difference, with_seed
+from mlsys_course.datasets import make_transactions
 from mlsys_course.exercises import exercise, is_number
+from mlsys_course.features import transaction_features
+from mlsys_course.leakage import time_split
 
 __all__ = [
     "BOOK_CANCER_CONFUSION",
     "augmentation_curve",
+    "augmentation_summary",
     "best_f1",
     "book_cancer_example",
+    "compare_metrics",
     "confusion_from_accuracy_f1",
-    "cv_table",
     "labels_from_confusion",
+    "metric_summary",
     "metric_table",
-    "score_on_test",
+    "protocol_table",
 ]
 
 # --- Decision 1: the book's two cancer models, and a table of metrics ---------------------------------
@@ -279,17 +286,7 @@ def metric_table(y_true: Any, predictions: Mapping[str, Any], scores: Mapping[st
     return pd.DataFrame(rows).set_index("model")
 
 
-
-# --- Decision 2: the imbalance arms, scored on one test set ------------------------------------------
-
-
-def _check_xy(x_name: str, X: Any, y_name: str, y: Any) -> tuple[np.ndarray, np.ndarray]:
-    X = check_array(x_name, X, ndim=2)
-    y = check_binary_labels(y_name, y)
-    check_same_length(**{x_name: X, y_name: y})
-    if y.min() == y.max():
-        raise ValueError(f"{y_name} must contain both classes 0 and 1; got only {int(y[0])}")
-    return X, y.astype(int)
+# --- Decision 2: the imbalance arms, compared over time blocks ------------------------------------------
 
 
 def best_f1(y_true: Any, scores: Any) -> tuple[float, float]:
@@ -311,98 +308,131 @@ def best_f1(y_true: Any, scores: Any) -> tuple[float, float]:
     return float(thresholds[i]), float(f1[i])
 
 
-def score_on_test(models: Mapping[str, Any], X_test: Any, y_test: Any) -> pd.DataFrame:
-    """Score fitted binary classifiers the same way on one test set: ranking, and decisions at their threshold.
+def compare_metrics(arms: Mapping[str, Callable[..., Any]], X: Any, y: Any, *, scorings: Mapping[str, Any], **kwargs: Any) -> dict[str, Comparison]:
+    """:func:`mlsys_course.comparison.compare` once per metric, each arm fitted once per repetition.
+
+    Every call of ``compare`` with the same split arguments and ``random_state`` sees the same folds and
+    seeds, so a fitted model is cached by (arm, training rows, seed) and scored by each metric in turn.
 
     Parameters
     ----------
-    models : dict of str -> fitted classifier
-        Each with ``predict_proba`` and ``predict`` on 0/1 labels (a pipeline, a
-        ``TunedThresholdClassifierCV``, ...).
-    X_test : array-like of shape (n, n_features)
-    y_test : array-like of shape (n,)
-        0/1 labels, both classes present.
+    arms : dict of str -> callable
+        Arms ``fn(X_train, y_train, random_state) -> fitted estimator``, as ``compare`` takes them.
+    X, y : the rows and 0/1 targets.
+    scorings : dict of str -> scoring
+        Metric name -> scikit-learn ``scoring`` (a scorer name or ``scorer(estimator, X, y)``).
+    **kwargs
+        Passed to ``compare`` (``split``, ``time``, ``n_repeats``, ``test_size``, ``random_state``, ...);
+        give an int ``random_state``, so every call draws the same folds and seeds.
 
     Returns
     -------
-    pandas.DataFrame
-        Index ``method`` (the dict's keys, in order); columns ``pr_auc`` (average precision) and
-        ``roc_auc`` of ``predict_proba``, ``threshold`` (the model's ``best_threshold_`` on P(class 1)
-        if it tuned one, else 0.5), ``f1`` (of ``predict``, the model's own decisions) and ``f1_best``
-        (the best test F1 over all thresholds: a ceiling chosen with the test labels, not a result a
-        project could report).
+    dict of str -> Comparison
+        One per metric, in the order of ``scorings``.
 
     Example
     -------
     >>> from sklearn.datasets import make_classification
-    >>> X, y = make_classification(600, weights=[0.9], random_state=0)
-    >>> model = LogisticRegression().fit(X[:400], y[:400])
-    >>> score_on_test({"logistic": model}, X[400:], y[400:]).round(2)
-              pr_auc  roc_auc  threshold   f1  f1_best
-    method
-    logistic    0.93     0.96        0.5   0.8     0.88
+    >>> X, y = make_classification(600, weights=[0.8], random_state=0)
+    >>> fits = []
+    >>> def logistic(X_train, y_train, random_state):
+    ...     fits.append(random_state)
+    ...     return LogisticRegression().fit(X_train, y_train)
+    >>> out = compare_metrics({"logistic": logistic}, X, y, scorings={"roc_auc": "roc_auc", "f1": "f1"},
+    ...                       split="time", time=np.arange(600), n_repeats=3, test_size=0.2, random_state=0)
+    >>> len(fits)  # three repetitions, one fit each, scored by both metrics
+    3
+    >>> metric_summary(out).loc["logistic", ["roc_auc", "f1"]].tolist()
+    ['0.965 ± 0.021', '0.903 ± 0.032']
     """
-    if not isinstance(models, Mapping) or not models:
-        raise TypeError(f"models must be a non-empty dict of name -> fitted classifier; got {show(models)}")
-    y = check_binary_labels("y_test", y_test)
-    rows = []
-    for name, model in models.items():
-        check_estimator(f"models[{name!r}]", model, methods=("predict_proba", "predict"))
-        s = model.predict_proba(X_test)[:, 1]
-        check_same_length(y_test=y, predictions=s)
-        pred = np.asarray(model.predict(X_test)).astype(int)
-        tp, fp, fn = int(np.sum((pred == 1) & (y == 1))), int(np.sum((pred == 1) & (y == 0))), int(np.sum((pred == 0) & (y == 1)))
-        rows.append(
-            {
-                "method": name,
-                "pr_auc": float(average_precision_score(y, s)),
-                "roc_auc": float(roc_auc_score(y, s)),
-                "threshold": float(getattr(model, "best_threshold_", 0.5)),
-                "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0,
-                "f1_best": best_f1(y, s)[1],
-            }
-        )
-    return pd.DataFrame(rows).set_index("method")
+    if not isinstance(arms, Mapping) or not arms:
+        raise TypeError(f"arms must be a non-empty dict of name -> fn(X_train, y_train, random_state); got {show(arms)}")
+    if not isinstance(scorings, Mapping) or not scorings:
+        raise TypeError(f"scorings must be a non-empty dict of metric name -> scoring; got {show(scorings)}")
+    if not isinstance(kwargs.get("random_state"), (int, np.integer)):
+        raise TypeError(f"random_state must be an int, so every metric sees the same folds; got {show(kwargs.get('random_state'))}")
+    cache: dict[tuple, Any] = {}
+
+    def cached(name: str, arm: Callable[..., Any]) -> Callable[..., Any]:
+        def fit(X_train: Any, y_train: Any, random_state: int) -> Any:
+            key = (name, len(y_train), int(np.sum(y_train)), random_state)
+            if key not in cache:
+                cache[key] = arm(X_train, y_train, random_state)
+            return cache[key]
+
+        return fit
+
+    wrapped = {name: cached(name, arm) for name, arm in arms.items()}
+    return {metric: compare(wrapped, X, y, scoring=scoring, **kwargs) for metric, scoring in scorings.items()}
+
+
+def metric_summary(comparisons: Mapping[str, Comparison], digits: int = 3) -> pd.DataFrame:
+    """One row per arm: each metric as "mean ± sd", its paired difference from the baseline as "diff [low, high]".
+
+    A difference whose interval excludes 0 is marked ``*`` (measurable); otherwise it was not measurable.
+
+    Example
+    -------
+    >>> scores = pd.DataFrame({"arm": ["a"] * 3 + ["b"] * 3, "repeat": [0, 1, 2] * 2,
+    ...                        "score": [0.5, 0.6, 0.7, 0.6, 0.7, 0.8]})
+    >>> summary = pd.DataFrame({"mean": [0.6, 0.7], "std": [0.1, 0.1], "n": [3, 3], "diff": [0.0, 0.1],
+    ...                         "diff_low": [0.0, 0.1], "diff_high": [0.0, 0.1], "measurable": [False, True]},
+    ...                        index=pd.Index(["a", "b"], name="arm"))
+    >>> metric_summary({"pr_auc": Comparison(scores, summary, "a", "average_precision")})
+             pr_auc        pr_auc vs a
+    arm
+    a    0.600 ± 0.100                 -
+    b    0.700 ± 0.100  +0.100 [+0.100, +0.100] *
+    """
+    if not isinstance(comparisons, Mapping) or not comparisons:
+        raise TypeError(f"comparisons must be a non-empty dict of metric -> Comparison; got {show(comparisons)}")
+    digits = check_int("digits", digits, minimum=0, maximum=6)
+    columns = {}
+    for metric, result in comparisons.items():
+        if not isinstance(result, Comparison):
+            raise TypeError(f"comparisons[{metric!r}] must be a Comparison; got {show(result)}")
+        s = result.summary
+        columns[metric] = [f"{m:.{digits}f} ± {sd:.{digits}f}" for m, sd in zip(s["mean"], s["std"])]
+        columns[f"{metric} vs {result.baseline}"] = [
+            "-" if arm == result.baseline else f"{d:+.{digits}f} [{lo:+.{digits}f}, {hi:+.{digits}f}]" + (" *" if ok else "")
+            for arm, d, lo, hi, ok in zip(s.index, s["diff"], s["diff_low"], s["diff_high"], s["measurable"])
+        ]
+    first = next(iter(comparisons.values()))
+    return pd.DataFrame(columns, index=first.summary.index)
 
 
 # --- Decision 3: resample before the split, or inside it ----------------------------------------------
 
 
-def cv_table(results: Mapping[str, Mapping[str, Any]], *, index: str = "protocol") -> pd.DataFrame:
-    """The mean and standard deviation over folds of every ``test_<metric>`` of ``cross_validate`` results.
+def protocol_table(scores: pd.DataFrame) -> pd.DataFrame:
+    """Mean and standard deviation over repetitions of every metric, per protocol (in order of appearance).
 
     Parameters
     ----------
-    results : dict of str -> dict
-        Each value what ``sklearn.model_selection.cross_validate`` returned.
-    index : str, default "protocol"
-        Name of the index (the dict's keys, in order).
+    scores : pandas.DataFrame
+        Tidy scores: a ``protocol`` column, a ``repeat`` column and one numeric column per metric.
 
     Returns
     -------
     pandas.DataFrame
-        One row per result; for each metric its mean (``<metric>``), then each standard deviation
-        (``<metric>_std``).
+        Index ``protocol``; for each metric its mean (``<metric>``) then each standard deviation
+        (``<metric>_sd``, ddof=1).
 
     Example
     -------
-    >>> cv_table({"a": {"fit_time": [0.1, 0.1], "test_roc_auc": [0.6, 0.8]}})
-              roc_auc  roc_auc_std
+    >>> protocol_table(pd.DataFrame({"protocol": ["a", "a"], "repeat": [0, 1], "roc_auc": [0.6, 0.8]})).round(3)
+              roc_auc  roc_auc_sd
     protocol
-    a             0.7          0.1
+    a             0.7       0.141
     """
-    if not isinstance(results, Mapping) or not results:
-        raise TypeError(f"results must be a non-empty dict of name -> cross_validate result; got {show(results)}")
-    rows = []
-    for name, res in results.items():
-        metrics = [k[len("test_"):] for k in res if k.startswith("test_")]
-        if not metrics:
-            raise ValueError(f"results[{name!r}] must be a cross_validate result with test_<metric> keys; got {show(list(res))}")
-        row = {index: name}
-        row.update({m: float(np.mean(res[f"test_{m}"])) for m in metrics})
-        row.update({f"{m}_std": float(np.std(res[f"test_{m}"])) for m in metrics})
-        rows.append(row)
-    return pd.DataFrame(rows).set_index(index)
+    if not isinstance(scores, pd.DataFrame) or not {"protocol", "repeat"} <= set(scores.columns):
+        raise TypeError(f"scores must be a DataFrame with columns protocol, repeat and metrics; got {show(scores)}")
+    metrics = [c for c in scores.columns if c not in ("protocol", "repeat")]
+    if not metrics:
+        raise ValueError("scores must have at least one metric column besides protocol and repeat")
+    grouped = scores.groupby("protocol", sort=False)[metrics]
+    table = pd.concat([grouped.mean(), grouped.std(ddof=1).add_suffix("_sd")], axis=1)
+    return table
 
 
 # --- Decision 4: augment, or collect more? --------------------------------------------------------------
@@ -499,6 +529,49 @@ def augmentation_curve(
     return pd.DataFrame(rows)
 
 
+def augmentation_summary(curve: pd.DataFrame, *, baseline: str = "none", confidence: float = 0.95) -> pd.DataFrame:
+    """Each arm's accuracy gain over the baseline arm at each size, paired over repetitions, with a verdict.
+
+    Parameters
+    ----------
+    curve : pandas.DataFrame
+        Rows of :func:`augmentation_curve` from several repetitions, with a ``repeat`` column.
+    baseline : str, default "none"
+        The arm the gains are measured from.
+    confidence : float, default 0.95
+        Coverage of the paired Student-t interval (:func:`mlsys_course.comparison.paired_difference`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index (``n_real``, ``method``) without the baseline; columns ``gain`` (mean paired difference in
+        accuracy), ``low``, ``high`` and ``verdict``: "better" or "worse" when the interval excludes 0,
+        else "not measurable".
+
+    Example
+    -------
+    >>> curve = pd.DataFrame({"repeat": [0, 0, 1, 1, 2, 2], "n_real": 50, "method": ["none", "x"] * 3,
+    ...                       "accuracy": [0.80, 0.85, 0.82, 0.86, 0.81, 0.85]})
+    >>> augmentation_summary(curve).round(3)
+                    gain    low   high verdict
+    n_real method
+    50     x       0.043  0.029  0.058  better
+    """
+    if not isinstance(curve, pd.DataFrame) or not {"repeat", "n_real", "method", "accuracy"} <= set(curve.columns):
+        raise TypeError(f"curve must be augmentation_curve rows with a repeat column; got {show(curve)}")
+    wide = curve.pivot_table(index=["n_real", "repeat"], columns="method", values="accuracy")
+    if baseline not in wide.columns:
+        raise ValueError(f"baseline must be one of the methods {show(list(wide.columns))}; got {show(baseline)}")
+    methods = [m for m in dict.fromkeys(curve["method"]) if m != baseline]
+    rows = []
+    for n_real, block in wide.groupby(level="n_real"):
+        for method in methods:
+            gain, low, high = paired_difference(block[method], block[baseline], confidence=confidence)
+            verdict = "better" if low > 0 else "worse" if high < 0 else "not measurable"
+            rows.append({"n_real": n_real, "method": method, "gain": gain, "low": low, "high": high, "verdict": verdict})
+    return pd.DataFrame(rows).set_index(["n_real", "method"])
+
+
 # --- Exercise checks ----------------------------------------------------------------------------------
 @exercise("4b.1")
 def _beta_for_a_tenfold_weight(answer: Any, *, counts: Any) -> tuple[bool, str]:
@@ -517,19 +590,55 @@ def _beta_for_a_tenfold_weight(answer: Any, *, counts: Any) -> tuple[bool, str]:
     return False, f"at beta = {answer} the minority weight is {ratio(float(answer)):.1f} times the majority's; find the smallest on the grid reaching 10."
 
 
+def _fresh_world(random_state: Any, n: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    """A world the student has not seen, split by time: (features, labels, train positions, test positions)."""
+    seed = 10_000 + int(check_random_state("random_state", random_state).integers(10**6))
+    world = make_transactions(n=n, random_state=seed)
+    train, test = time_split(world, test_size=0.3)
+    return transaction_features(world), world["is_fraud"].to_numpy(), train, test
+
+
 @exercise("4b.2")
-def _honest_smote_score(answer: Any, *, X: Any, y: Any) -> tuple[bool, str]:
-    if not is_number(answer):
-        return False, f"the answer must be a ROC-AUC; got {type(answer).__name__}."
-    X, y = _check_xy("X", X, "y", y)
-    folds = StratifiedKFold(5, shuffle=True, random_state=0)
-    tree = DecisionTreeClassifier(random_state=0)
-    honest_model = Pipeline([("smote", SMOTE(random_state=0)), ("model", tree)])
-    honest = cross_val_score(honest_model, X, y, cv=folds, scoring="roc_auc").mean()
-    if np.isclose(answer, honest, atol=1e-9):
-        return True, f"with SMOTE inside the pipeline, the honest ROC-AUC is {honest:.3f}."
-    X_res, y_res = SMOTE(random_state=0).fit_resample(X, y)
-    leaky = cross_val_score(tree, X_res, y_res, cv=folds, scoring="roc_auc").mean()
-    if np.isclose(answer, leaky, atol=1e-9):
-        return False, f"{leaky:.3f} is the leaky protocol's score: SMOTE ran before the split."
-    return False, f"{answer:.3f} is not the honest protocol's mean ROC-AUC with SMOTE, the tree and the folds of seed 0."
+def _honest_smote_pipeline(answer: Any, *, random_state: Any = 0) -> tuple[bool, str]:
+    if not isinstance(answer, Pipeline):
+        return False, f"the answer must be an imbalanced-learn Pipeline (imblearn.pipeline.Pipeline); got {type(answer).__name__}."
+    steps = [step for _, step in answer.steps]
+    smote_at = [i for i, step in enumerate(steps) if isinstance(step, SMOTE)]
+    if not smote_at or smote_at[0] == len(steps) - 1 or not hasattr(steps[-1], "predict_proba"):
+        return False, "the pipeline must resample with SMOTE, then end in a classifier with predict_proba."
+    X, y, train, test = _fresh_world(random_state, 6_000)
+    model = with_seed(answer, 0).fit(X.iloc[train], y[train])
+    scores = model.predict_proba(X.iloc[test])[:, 1]
+    # The honest reference, step by step: the steps before SMOTE, SMOTE on the training rows only, the rest.
+    k = smote_at[0]
+    X_train, X_test = X.iloc[train], X.iloc[test]
+    if k > 0:
+        before = with_seed(Pipeline(answer.steps[:k]), 0).fit(X_train, y[train])
+        X_train, X_test = before.transform(X_train), before.transform(X_test)
+    X_res, y_res = with_seed(steps[k], 0).fit_resample(X_train, y[train])
+    reference = with_seed(Pipeline(answer.steps[k + 1 :]), 0).fit(X_res, y_res)
+    ref_scores = reference.predict_proba(X_test)[:, 1]
+    if len(scores) != len(test) or not np.allclose(scores, ref_scores):
+        return False, "on a fresh world its test scores differ from SMOTE-on-the-training-rows-only; resample inside fit only."
+    pr_auc = average_precision_score(y[test], scores)
+    return True, (f"on a fresh world split by time, SMOTE saw only the {len(train):,} earlier rows; "
+                  f"PR-AUC on the {len(test):,} later rows {pr_auc:.3f} (fraud rate {y[test].mean():.3f}).")
+
+
+@exercise("4b.3")
+def _augmentation_that_helps(answer: Any, *, random_state: Any = 0, n_real: int = 100, n_repeats: int = 5) -> tuple[bool, str]:
+    if not callable(answer):
+        return False, f"the answer must be a function f(X, y, rng) -> (X_train, y_train); got {type(answer).__name__}."
+    rng = check_random_state("random_state", random_state)
+    n_real = check_int("n_real", n_real, minimum=20, maximum=1000)
+    n_repeats = check_int("n_repeats", n_repeats, minimum=2, maximum=20)
+    arms = {"none": lambda X, y, r: (X, y), "yours": answer}
+    try:
+        curve = pd.concat([augmentation_curve(arms, [n_real], random_state=rng).assign(repeat=r) for r in range(n_repeats)])
+    except (TypeError, ValueError) as error:
+        return False, f"the augmentation failed on fresh digits: {error}"
+    row = augmentation_summary(curve).iloc[0]
+    interval = f"{row['gain']:+.3f} [{row['low']:+.3f}, {row['high']:+.3f}]"
+    if row["verdict"] == "better":
+        return True, f"on {n_repeats} fresh splits of {n_real} real digits your augmentation gained {interval} accuracy."
+    return False, f"on {n_repeats} fresh splits of {n_real} real digits the gain was {interval}: {row['verdict']}; keep the label and the look of the test images."
