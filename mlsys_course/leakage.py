@@ -838,6 +838,21 @@ def _time_columns(time: Any, X: pd.DataFrame) -> list:
     return [check_column("time", X, time, frame="X_train")]
 
 
+def _power_threshold(aucs: list[float], auc_threshold: float, error_ratio: float | None) -> float:
+    """The bar of the predictive-power check: ``auc_threshold``, lowered to just above the deepest gap.
+
+    ``aucs`` sorted in decreasing order. A gap below feature ``j``: ``(1 - aucs[j]) * error_ratio <=
+    1 - aucs[j + 1]``. With gaps, the bar is ``1 - (1 - aucs[g + 1]) / error_ratio`` for the deepest gap
+    ``g`` (every feature down to ``g`` clears it, none below does); without one, that bar over the
+    second-best feature (which the best feature did not reach).
+    """
+    if error_ratio is None or len(aucs) < 2:
+        return auc_threshold
+    gaps = [j for j in range(len(aucs) - 1) if (1 - aucs[j]) * error_ratio <= 1 - aucs[j + 1]]
+    reference = aucs[gaps[-1] + 1] if gaps else aucs[1]
+    return float(min(auc_threshold, 1 - (1 - reference) / error_ratio))
+
+
 def leakage_scan(
     X_train: pd.DataFrame,
     y_train: Any,
@@ -846,6 +861,7 @@ def leakage_scan(
     time: str | Sequence[str] | None = None,
     label_time: str | None = None,
     auc_threshold: float = 0.95,
+    error_ratio: float | None = 2.0,
     max_duplicate_share: float = 0.0,
     cv: int = 5,
     random_state: RandomState = None,
@@ -857,10 +873,12 @@ def leakage_scan(
        tree for numeric, boolean, datetime and timedelta columns (missing values allowed), a target
        encoding for categorical and string columns. Flagged when ``>= auc_threshold`` (default
        0.95): in a hard problem (fraud, churn) no honest single feature separates the classes almost
-       perfectly, so such a feature is usually the label in disguise. Out-of-fold scoring keeps
-       ID-like columns (unique per row) near 0.5 instead of memorised at 1.0. The PR-AUC is in
-       ``detail``; compare each AUC to the others too: a feature far above the rest deserves a look
-       even below the threshold.
+       perfectly, so such a feature is usually the label in disguise. A fixed bar misses a leak just
+       below it, so a feature far above the rest is flagged too (``error_ratio``, default 2): sort
+       the AUCs; where a feature's ranking error ``1 - AUC`` is at most ``1 / error_ratio`` of the
+       next lower feature's, that feature and every one above it are flagged. ``threshold`` shows
+       the bar that resulted (the lower of the two). Out-of-fold scoring keeps ID-like columns
+       (unique per row) near 0.5 instead of memorised at 1.0. The PR-AUC is in ``detail``.
     2. **Duplicates across the split** (``check="duplicate_rows"``, with ``X_test``): the share of test
        rows whose feature values (all columns except the time columns) exactly equal a training row's,
        compared by a 64-bit row hash. Flagged when above ``max_duplicate_share`` (default 0: any).
@@ -883,7 +901,11 @@ def leakage_scan(
     label_time : str, optional
         Datetime column holding the time of the prediction the row trains for. Needs ``time``.
     auc_threshold : float, default 0.95
-        Single-feature ROC-AUC flagged as suspicious, in (0.5, 1].
+        Single-feature ROC-AUC flagged as suspicious whatever the other features score, in (0.5, 1].
+    error_ratio : float > 1 or None, default 2.0
+        The relative bar: a feature whose ``1 - AUC`` is at most ``1 / error_ratio`` of the next lower
+        feature's (it makes half the ranking errors or fewer) is flagged, with every feature above it.
+        None: the absolute ``auc_threshold`` only. Needs two features or more.
     max_duplicate_share : float, default 0.0
         Largest share of test rows duplicated in training that is not flagged, in [0, 1).
     cv : int, default 5
@@ -925,6 +947,8 @@ def leakage_scan(
         if list(X_test.columns) != list(X_train.columns):
             raise ValueError(f"X_test must have the columns of X_train in the same order; got {show(list(X_test.columns))}")
     auc_threshold = check_real("auc_threshold", auc_threshold, low=0.5, high=1.0, low_open=True)
+    if error_ratio is not None:
+        error_ratio = check_real("error_ratio", error_ratio, low=1.0, low_open=True)
     max_duplicate_share = check_real("max_duplicate_share", max_duplicate_share, low=0.0, high=1.0, high_open=True)
     cv = check_int("cv", cv, minimum=2)
     seed = check_seed("random_state", random_state)
@@ -955,10 +979,11 @@ def leakage_scan(
         s = _single_feature_scores(X_train[column], y, folds, seed)
         power.append((column, roc_auc_score(y, s), average_precision_score(y, s)))
     power.sort(key=lambda r: -r[1])
+    threshold = _power_threshold([auc for _, auc, _ in power], auc_threshold, error_ratio)
     for i, (column, auc, ap) in enumerate(power):
         others = [p[1] for j, p in enumerate(power) if j != i]
         best_other = f"; best other feature {max(others):.3f}" if others else ""
-        rows.append(("predictive_power", column, "roc_auc", auc, auc_threshold, auc >= auc_threshold,
+        rows.append(("predictive_power", column, "roc_auc", auc, threshold, auc >= threshold,
                      f"PR-AUC {ap:.3f} (prevalence {y.mean():.3f}){best_other}"))
 
     if X_test is not None and features:

@@ -9,14 +9,15 @@ from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer, SimpleImputer
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.metrics import average_precision_score, log_loss, roc_auc_score
-from sklearn.model_selection import StratifiedKFold, cross_val_score
-from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import OneHotEncoder
 
+from mlsys_course.comparison import paired_difference
 from mlsys_course.exercises import evaluate
-from mlsys_course.features import HashingEncoder, collision_rate
-from mlsys_course.lab.ch05 import cv_table, leak_table, missing_value_report, score_split, unseen_table
+from mlsys_course.features import HashingEncoder, collision_rate, fourier_features
+from mlsys_course.lab.ch05 import (exercise_5_4_data, leak_summary, missing_value_report, plot_leaks, score_split,
+                                   two_peak_counts, unseen_table)
+from mlsys_course.leakage import leakage_scan, naive_latest_join, point_in_time_join
 
 ARMS = {
     "drop_rows": ("complete rows", SimpleImputer(strategy="mean")),
@@ -36,9 +37,12 @@ def report():
     x = 0.8 * z + 0.6 * rng.normal(size=n)
     y = (rng.random(n) < expit(2 * x - 1)).astype(int)
     df = pd.DataFrame({"x": x, "z": z, "y": y})
+    order = np.random.default_rng(0).permutation(n)
+    split = [(np.sort(order[3_000:]), np.sort(order[:3_000]))]  # one random half-half split
     table = missing_value_report(df, "x", "y", ARMS, estimator=LogisticRegression(max_iter=1_000), depends_on="z",
-                                 rate=0.4, random_state=0)
-    return table.set_index(["mechanism", "approach"])
+                                 splits=split, rate=0.4, random_state=0)
+    assert table["repeat"].eq(0).all()
+    return table.drop(columns="repeat").set_index(["mechanism", "approach"])
 
 
 def test_report_rows_and_columns(report):
@@ -80,43 +84,26 @@ def test_missing_indicator_carries_signal_under_mnar_only(report):
     assert gain["MCAR"] < 0.01  # seeds 0-5: 0.001 to 0.005
 
 
-def test_report_bad_input():
-    df = pd.DataFrame({"x": np.arange(20.0), "z": np.arange(20.0) % 3, "y": np.arange(20) % 2})
+def test_report_repeats_over_splits_and_rejects_bad_input():
+    df = pd.DataFrame({"x": np.arange(40.0), "z": np.arange(40.0) % 3, "y": np.arange(40) % 2})
     model = LogisticRegression()
+    splits = [(np.arange(20), np.arange(20, 30)), (np.arange(30), np.arange(30, 40))]
+    two = missing_value_report(df, "x", "y", {"mean": ("all rows", SimpleImputer())}, estimator=model,
+                               mechanisms=["MCAR"], splits=splits)
+    assert two["repeat"].tolist() == [0, 0, 1, 1] and two["approach"].tolist() == ["complete", "mean"] * 2
+    kw = dict(estimator=model, splits=splits)
     with pytest.raises(TypeError, match=r"depends_on must be one column name of data; got None"):
-        missing_value_report(df, "x", "y", ARMS, estimator=model)
+        missing_value_report(df, "x", "y", ARMS, **kw)
     with pytest.raises(ValueError, match=r"arms\['a'\]\[0\] must be one of 'all rows', 'complete rows'; got 'some'"):
-        missing_value_report(df, "x", "y", {"a": ("some", SimpleImputer())}, estimator=model, mechanisms=["MCAR"])
+        missing_value_report(df, "x", "y", {"a": ("some", SimpleImputer())}, mechanisms=["MCAR"], **kw)
     with pytest.raises(TypeError, match=r"arms\['a'\] must be a pair \(rows, step\)"):
-        missing_value_report(df, "x", "y", {"a": SimpleImputer()}, estimator=model, mechanisms=["MCAR"])
+        missing_value_report(df, "x", "y", {"a": SimpleImputer()}, mechanisms=["MCAR"], **kw)
     with pytest.raises(ValueError, match=r"data\['z'\] must hold only 0 and 1; got \[2.0\]"):
-        missing_value_report(df, "x", "z", ARMS, estimator=model, mechanisms=["MCAR"])
+        missing_value_report(df, "x", "z", ARMS, mechanisms=["MCAR"], **kw)
     with pytest.raises(TypeError, match=r"estimator must be a scikit-learn estimator with get_params, fit, predict_proba"):
-        missing_value_report(df, "x", "y", ARMS, estimator=LinearRegression(), mechanisms=["MCAR"])
-
-
-def test_cv_table_is_cross_val_score_per_arm():
-    rng = np.random.default_rng(0)
-    X = pd.DataFrame({"amount": rng.lognormal(3, 1.5, 1_500), "x": rng.normal(size=1_500)})
-    y = ((np.log(X["amount"]) - 3) / 1.5 + X["x"] + rng.normal(0, 0.5, 1_500) > 1).astype(int).to_numpy()
-    cv = StratifiedKFold(4, shuffle=True, random_state=3)
-    scaled = make_pipeline(ColumnTransformer([("s", StandardScaler(), ["amount"])], remainder="passthrough"),
-                           KNeighborsClassifier(15))
-    table = cv_table({"raw": KNeighborsClassifier(15), "standardize": scaled}, X, y, cv=cv,
-                     scoring="average_precision", index_name="transform")
-    for name, model in (("raw", KNeighborsClassifier(15)), ("standardize", scaled)):
-        scores = cross_val_score(model, X, y, cv=cv, scoring="average_precision")
-        assert table.loc[name, "score_mean"] == pytest.approx(scores.mean())
-        assert table.loc[name, "score_std"] == pytest.approx(scores.std())
-    assert table.index.name == "transform" and table["n_features"].eq(2).all()
-    assert table.loc["standardize", "score_mean"] > table.loc["raw", "score_mean"] + 0.1  # k-NN needs scaling
-    # One model, several feature matrices: n_features is each matrix's width.
-    wide = cv_table(LogisticRegression(), {"one": X[["x"]], "two": X}, y, cv=cv, scoring="roc_auc")
-    assert wide["n_features"].tolist() == [1, 2]
-    with pytest.raises(ValueError, match=r"models and X must have the same arms"):
-        cv_table({"a": LogisticRegression()}, {"b": X}, y, cv=cv, scoring="roc_auc")
-    with pytest.raises(ValueError, match=r"scoring must be a scikit-learn scorer name"):
-        cv_table({"a": LogisticRegression()}, X, y, cv=cv, scoring="auc")
+        missing_value_report(df, "x", "y", ARMS, estimator=LinearRegression(), mechanisms=["MCAR"], splits=splits)
+    with pytest.raises(TypeError, match=r"splits must be a non-empty list of \(train, test\) row positions"):
+        missing_value_report(df, "x", "y", ARMS, estimator=model, mechanisms=["MCAR"], splits=[])
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +140,7 @@ def test_hash_buckets_trade_collisions_for_loss(merchants):
     assert curve.loc[4, "log_loss"] > curve.loc[4_096, "log_loss"] + 0.05  # measured 0.43 vs 0.34
 
 
-def test_score_split_and_the_leak_table():
+def test_score_split_and_the_leak_summary():
     rng = np.random.default_rng(0)
     X = pd.DataFrame({"x": rng.normal(size=600)}, index=np.arange(600) * 2)  # a non-default index
     y = (X["x"] + rng.normal(size=600) > 1).astype(int)
@@ -162,11 +149,73 @@ def test_score_split_and_the_leak_table():
     p = LogisticRegression().fit(X.iloc[:400], y.iloc[:400]).predict_proba(X.iloc[400:])[:, 1]
     assert scores == pytest.approx({"pr_auc": average_precision_score(y.iloc[400:], p),
                                     "roc_auc": roc_auc_score(y.iloc[400:], p)})
-    cases = {"proxy": ({"pr_auc": 0.9, "roc_auc": 0.99}, {"pr_auc": 0.1, "roc_auc": 0.8}),
-             "random split": ({"pr_auc": 0.3, "roc_auc": 0.9}, {"pr_auc": 0.1, "roc_auc": 0.85})}
-    zoo = leak_table(cases)
-    assert list(zoo.index) == ["proxy", "random split"]
-    assert zoo.loc["proxy", ("pr_auc", "inflated")] == 0.9 and zoo.loc["random split", ("roc_auc", "honest")] == 0.85
-    assert bool(evaluate("5.2", "proxy", zoo=zoo))  # 9 times the honest PR-AUC, against 3
-    assert not evaluate("5.2", "random split", zoo=zoo)
-    assert "one of the zoo's cases" in evaluate("5.2", "nope", zoo=zoo).message
+    leaky, honest = [0.9, 0.8, 0.85], [0.1, 0.15, 0.1]
+    runs = [{"proxy": ({"pr_auc": a, "roc_auc": 0.99}, {"pr_auc": b, "roc_auc": 0.8}),
+             "scaling": ({"pr_auc": b + d, "roc_auc": 0.8}, {"pr_auc": b, "roc_auc": 0.8})}
+            for a, b, d in zip(leaky, honest, [0.01, -0.01, 0.0])]
+    table = leak_summary(runs)
+    assert list(table.index) == ["proxy", "scaling"] and table["n"].eq(3).all()
+    assert table.loc["proxy", "inflated"] == pytest.approx(np.mean(leaky))
+    assert table.loc["proxy", "honest_std"] == pytest.approx(np.std(honest, ddof=1))
+    gap, low, high = paired_difference(leaky, honest)
+    assert table.loc["proxy", ["gap", "gap_low", "gap_high"]].tolist() == pytest.approx([gap, low, high])
+    assert table.loc["proxy", "measurable"] and not table.loc["scaling", "measurable"]  # a gap of 0 +- 0.01
+    assert leak_summary(runs, metric="roc_auc").loc["proxy", "gap"] == pytest.approx(0.19)
+    assert len(plot_leaks(runs).get_yticklabels()) == 2
+    with pytest.raises(TypeError, match="runs must be a list of at least 2 dicts"):
+        leak_summary(runs[:1])
+    with pytest.raises(ValueError, match=r"runs\[1\] must have the cases of runs\[0\]"):
+        leak_summary([runs[0], {"proxy": runs[1]["proxy"]}])
+    with pytest.raises(ValueError, match="metric must be one of"):
+        leak_summary(runs, metric="f1")
+
+
+def test_two_peak_day_needs_more_than_one_harmonic():
+    day = two_peak_counts(n_days=60, random_state=1)
+    assert list(day.columns) == ["timestamp", "hour", "payments"] and len(day) == 24 * 60
+    profile = day.groupby("hour")["payments"].mean()
+    # a lunch peak (12:30), an evening peak (19:30) and a valley between them well below both
+    lunch, evening = profile.loc[10:15].idxmax(), profile.loc[17:22].idxmax()
+    assert lunch in (12, 13) and evening in (19, 20) and profile[16] < 0.7 * min(profile[lunch], profile[evening])
+    assert day.equals(two_peak_counts(n_days=60, random_state=1))
+
+    def r2(k):
+        X = fourier_features(day["hour"], period=24, n_harmonics=k)
+        return LinearRegression().fit(X, day["payments"]).score(X, day["payments"])
+
+    one_hot = np.eye(24)[day["hour"]]
+    ceiling = LinearRegression().fit(one_hot, day["payments"]).score(one_hot, day["payments"])
+    assert r2(1) < ceiling - 0.3 and r2(6) > ceiling - 0.01  # measured 0.44 / 0.90 / 0.90 on seed 0
+
+
+def test_5_2_judges_an_encoding_on_a_new_two_peak_day():
+    assert evaluate("5.2", lambda h: fourier_features(h, period=24, n_harmonics=6))
+    assert not evaluate("5.2", lambda h: fourier_features(h, period=24, n_harmonics=1))  # one cosine, two peaks
+    assert not evaluate("5.2", lambda h: h.to_frame())  # the raw hour
+    assert "at most 12 columns" in evaluate("5.2", lambda h: pd.DataFrame(np.eye(24)[h])).message
+    assert "raised" in evaluate("5.2", lambda h: 1 / 0).message
+    assert not evaluate("5.2", "fourier")
+
+
+def test_5_3_compares_every_count_with_what_was_known():
+    assert evaluate("5.3", lambda p, c: point_in_time_join(p, c)["chargebacks"].fillna(0).to_numpy())
+    assert "missing" in evaluate("5.3", lambda p, c: point_in_time_join(p, c)["chargebacks"].to_numpy()).message
+    naive = evaluate("5.3", lambda p, c: naive_latest_join(p, c)["chargebacks"].fillna(0).to_numpy())
+    assert not naive and "arrived after it" in naive.message
+    assert "one count per payment" in evaluate("5.3", lambda p, c: np.zeros(3)).message
+
+
+def test_5_4_needs_the_relative_bar_to_find_both_leaks():
+    X_train, y_train, X_test, planted = exercise_5_4_data()
+    assert len(planted) == 2 and all(c.startswith("f") for c in X_train.columns)
+    scan = leakage_scan(X_train, y_train, random_state=0).set_index("feature")["value"]
+    assert (scan[planted] < 0.95).all()  # both leaks are below the fixed bar ...
+    assert scan[planted].min() > scan.drop(index=planted).max() + 0.1  # ... and far above every honest column
+
+    def flagged(ratio):
+        return lambda a, b, c: leakage_scan(a, b, c, error_ratio=ratio, random_state=0).query(
+            "flagged and check == 'predictive_power'")["feature"].tolist()
+
+    assert evaluate("5.4", flagged(2.0)) and not evaluate("5.4", flagged(None))
+    assert "accused" in evaluate("5.4", lambda a, b, c: list(planted) + ["f00" if "f00" not in planted else "f01"]).message
+    assert not evaluate("5.4", "f00")

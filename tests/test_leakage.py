@@ -633,3 +633,34 @@ def test_scan_accepts_unusual_but_valid_input():
     aucs = {name: leakage_scan(X[["copy"]].assign(kind=kind), y, cv=3, random_state=0).set_index("feature").loc["kind", "value"]
             for name, kind in kinds.items()}
     assert aucs["strings"] == aucs["mixed"] == scan.set_index("feature").loc["kind", "value"]
+
+
+def test_scan_flags_a_leak_just_below_the_absolute_threshold_by_its_distance_from_the_rest(scan_data):
+    # A post-outcome flag (a fraud analyst's note: on 90% of frauds, 1% of the rest) scores a single-feature
+    # AUC of about 0.945, under the fixed 0.95 bar but far above every honest feature (< 0.9).
+    X, y, train, test, _ = scan_data
+    rng = np.random.default_rng(3)
+    noted = np.where(y == 1, rng.random(len(y)) < 0.9, rng.random(len(y)) < 0.01).astype(float)
+    leaky = X.drop(columns=["timestamp", "feature_time"]).assign(analyst_note=noted)
+    scan = leakage_scan(leaky.iloc[train], y[train], random_state=0).set_index("feature")
+    auc = scan.loc["analyst_note", "value"]
+    assert 0.9 < auc < 0.95
+    honest = scan.drop(index="analyst_note")
+    assert scan.loc["analyst_note", "flagged"] and not honest["flagged"].any()
+    bar = 1 - (1 - honest["value"].max()) / 2  # the relative bar: half the ranking errors of the next feature
+    assert np.allclose(scan["threshold"], bar)
+    absolute = leakage_scan(leaky.iloc[train], y[train], error_ratio=None, random_state=0)
+    assert not absolute["flagged"].any() and absolute["threshold"].eq(0.95).all()
+    # two such leaks do not hide each other: the gap below the lower one flags both
+    twice = leaky.assign(note_copy=np.where(rng.random(len(y)) < 0.97, noted, 1 - noted))
+    flagged = leakage_scan(twice.iloc[train], y[train], random_state=0).query("flagged")["feature"]
+    assert set(flagged) == {"analyst_note", "note_copy"}
+
+
+def test_scan_error_ratio_must_exceed_one():
+    X = pd.DataFrame({"a": np.arange(20.0), "b": np.arange(20.0) % 3})
+    y = np.arange(20) % 2
+    for bad in (1.0, 0.5, "2"):
+        with pytest.raises((ValueError, TypeError), match="error_ratio"):
+            leakage_scan(X, y, error_ratio=bad)
+    assert leakage_scan(X, y, error_ratio=np.float32(3), random_state=0)["threshold"].le(0.95).all()

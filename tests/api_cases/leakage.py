@@ -273,6 +273,7 @@ CASES = {
                 "time": ["nope", ["feature_time", "nope"], ["feature_time", "feature_time"], "amount", "predicted_at", []],
                 "label_time": ["nope", None, "feature_time", "amount", ["predicted_at"]],
                 "auc_threshold": [0.5, 0.4, 1.01, np.nan, "0.9", True, None],
+                "error_ratio": [1.0, 0.5, np.nan, "2", True],
                 "max_duplicate_share": [1.0, -0.1, np.nan, "0", None],
                 "cv": [1, 0, 2.5, "3", None, True, 10**12, 21],
                 "random_state": [-1, 1.5, "0", 2**40]},
@@ -284,7 +285,7 @@ CASES = {
                "y_train": [pd.Series(_YTR, index=np.arange(40) + 100), _YTR.astype(bool), list(_YTR), _YTR.astype(np.float32)],
                "X_test": [None, _XTE.iloc[:0], _XTE.set_index(pd.Index(np.arange(12) + 500))],
                "time": [["feature_time"], np.str_("feature_time"), ("feature_time",)],
-               "auc_threshold": [1.0, np.float32(0.9)], "max_duplicate_share": [0.0, np.float64(0.5)],
+               "auc_threshold": [1.0, np.float32(0.9)], "error_ratio": [None, 1.5, np.float32(3)], "max_duplicate_share": [0.0, np.float64(0.5)],
                "cv": [np.int64(2), 20], "random_state": [None, np.random.default_rng(1), np.int64(1)]},
     ),
 }
