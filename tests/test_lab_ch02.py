@@ -3,11 +3,22 @@
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LinearRegression, LogisticRegression
 
-from mlsys_course.datasets import TOPICS, make_app_usage
+from mlsys_course.datasets import FEED_FEATURES, TOPICS, make_app_usage, make_feed
+from mlsys_course.exercises import evaluate
 from mlsys_course.framing import hit_rate_at_k, to_pairs
-from mlsys_course.lab.ch02 import APP_FEATURES, USER_FEATURES, pair_features, score_all_apps, top_k_frontier, top_k_truth
+from mlsys_course.lab.ch02 import (
+    APP_FEATURES,
+    FRESH_FEED_SEEDS,
+    QUALITY_FLOOR,
+    USER_FEATURES,
+    pair_features,
+    score_all_apps,
+    top_k_frontier,
+    top_k_truth,
+    top_quality_on_fresh_feeds,
+)
 from mlsys_course.objectives import combine_scores
 
 
@@ -87,3 +98,32 @@ def test_frontier_endpoints_rank_by_one_model():
 def test_frontier_bad_input(call, error, words):
     with pytest.raises(error, match=words):
         call()
+
+
+def test_2_3_asks_for_a_weight_that_keeps_the_floor_on_fresh_feeds():
+    feed = make_feed(3000, random_state=0)
+    X = feed[list(FEED_FEATURES)]
+    qm, em = LinearRegression().fit(X, feed["quality"]), LinearRegression().fit(X, feed["engagement"])
+    grid = np.round(np.arange(0, 1.0001, 0.05), 2)
+    table = top_quality_on_fresh_feeds(grid, qm, em)
+    assert table.shape == (len(grid), len(FRESH_FEED_SEEDS))
+    smallest = grid[(table.min(axis=1) >= QUALITY_FLOOR).to_numpy()][0]
+    assert evaluate("2.3", float(smallest), quality_model=qm, engagement_model=em)
+    assert not evaluate("2.3", float(smallest) - 0.05, quality_model=qm, engagement_model=em)  # falls below the floor
+    assert not evaluate("2.3", 1.0, quality_model=qm, engagement_model=em)  # keeps it, gives up engagement
+    assert not evaluate("2.3", "0.6", quality_model=qm, engagement_model=em)
+
+
+def test_2_4_runs_the_ranker_on_a_fresh_world():
+    def pairwise(train, users, apps, user_ids):
+        pairs = to_pairs(train, apps.index[~apps["is_new"]], n_negatives=4, random_state=0)
+        model = LogisticRegression(max_iter=1000).fit(pair_features(pairs, users, apps), pairs["label"])
+        return score_all_apps(model, user_ids, users, apps)
+
+    def by_quality(train, users, apps, user_ids):
+        return pd.DataFrame(np.tile(apps["quality"].to_numpy(), (len(user_ids), 1)), columns=apps.index)
+
+    assert evaluate("2.4", pairwise)
+    assert not evaluate("2.4", by_quality)  # the baseline itself does not beat the baseline
+    assert not evaluate("2.4", lambda *args: 1 / 0)  # a failing function gets a verdict
+    assert not evaluate("2.4", "not a function")

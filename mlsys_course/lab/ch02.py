@@ -4,7 +4,9 @@ The recipes are in :mod:`mlsys_course.objectives` (``profit``, ``threshold_sweep
 ``combine_scores``) and :mod:`mlsys_course.framing` (``to_pairs``, ``hit_rate_at_k``). This module holds what
 only the chapter's worlds need: the features of a (user, app) pair in the app-usage world
 (:func:`mlsys_course.datasets.make_app_usage`), scoring every app for a user with a pairwise model, and
-the quality-engagement frontier of a ranking policy on the newsfeed world (:func:`mlsys_course.datasets.make_feed`).
+the quality-engagement frontier of a ranking policy on the newsfeed world (:func:`mlsys_course.datasets.make_feed`),
+and the exercise checks: 2.3 and 2.4 run the student's weight or ranker on fresh feeds and a fresh app-usage
+world (held-out cases the notebook never shows) and compute the expected answer from those data.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.linear_model import LogisticRegression
 
 from mlsys_course._validation import check_array, check_frame, check_int, check_same_length, show
-from mlsys_course.datasets import TOPICS
+from mlsys_course.datasets import FEED_FEATURES, TOPICS, make_app_usage, make_feed
 from mlsys_course.exercises import exercise, is_number
+from mlsys_course.framing import hit_rate_at_k
 from mlsys_course.objectives import best_threshold, combine_scores, profit
 
 USER_FEATURES = [f"interest_{t}" for t in TOPICS]
@@ -146,3 +150,73 @@ def _smallest_quality_weight(
         return True, (f"weight {row['weight']:.2f} gives quality {row['quality']:.2f} "
                       f"at engagement {row['engagement']:.2f} (engagement at weight 0: {frontier['engagement'].iloc[0]:.2f}).")
     return False, f"weight {answer} is not the smallest grid weight reaching quality 1.5."
+
+
+# Exercise 2.3 runs the student's weight on feeds the notebook never showed; exercise 2.4 runs the student's
+# app ranker on an app-usage world the notebook never showed. The expected answers are computed from those data.
+FRESH_FEED_SEEDS = (3_101, 3_102, 3_103, 3_104, 3_105)
+FRESH_APP_WORLD_SEED = 4_242
+QUALITY_FLOOR, FEED_BATCH, TOP_K = 1.5, 2_000, 200
+
+
+def top_quality_on_fresh_feeds(weights: Any, quality_model: Any, engagement_model: Any) -> pd.DataFrame:
+    """Exercise 2.3's held-out case: the mean true quality of the top 200 of each fresh feed batch.
+
+    One row per weight, one column per fresh batch (``make_feed(2000, random_state=seed)`` for the seeds
+    ``FRESH_FEED_SEEDS``), ranking by ``combine_scores(quality_model.predict(X), engagement_model.predict(X), weight)``.
+    """
+    w = check_array("weights", np.atleast_1d(np.asarray(weights, dtype=float)))
+    columns = {}
+    for seed in FRESH_FEED_SEEDS:
+        feed = make_feed(FEED_BATCH, random_state=seed)
+        X = feed[list(FEED_FEATURES)]
+        q, e = quality_model.predict(X), engagement_model.predict(X)
+        columns[seed] = [top_k_truth(combine_scores(q, e, weight=v), feed["quality"], feed["engagement"], k=TOP_K)["quality"]
+                         for v in w]
+    return pd.DataFrame(columns, index=pd.Index(w, name="weight"))
+
+
+@exercise("2.3")
+def _weight_with_margin(answer: Any, *, quality_model: Any, engagement_model: Any) -> tuple[bool, str]:
+    if not is_number(answer) or not 0.0 <= answer <= 1.0:
+        return False, f"the answer must be a weight in [0, 1]; got {show(answer)}."
+    grid = np.round(np.arange(0, 1.0001, 0.05), 2)
+    worst = top_quality_on_fresh_feeds(np.append(grid, float(answer)), quality_model, engagement_model).min(axis=1).to_numpy()
+    enough = grid[worst[:-1] >= QUALITY_FLOOR]
+    if len(enough) == 0:
+        return False, "no weight on the grid keeps the quality floor on the fresh feeds with these models."
+    yours = worst[-1]
+    if yours < QUALITY_FLOOR:
+        return False, f"weight {answer:.2f} let the top {TOP_K} fall to a mean quality of {yours:.2f} on a fresh feed batch."
+    if answer > enough[0] + 0.1 + 1e-9:
+        return False, f"weight {answer:.2f} keeps the floor but gives up engagement: {enough[0]:.2f} already kept it on every fresh batch."
+    return True, (f"weight {answer:.2f} kept the top {TOP_K}'s mean quality >= {QUALITY_FLOOR} on all {len(FRESH_FEED_SEEDS)} "
+                  f"fresh batches (worst {yours:.2f}); the smallest grid weight that did is {enough[0]:.2f}.")
+
+
+def fresh_app_case() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Exercise 2.4's held-out case: a fresh app-usage world cut at the release day: (train, test, users, apps)."""
+    events, users, apps = make_app_usage(random_state=FRESH_APP_WORLD_SEED)
+    return events[events["time"] < 18], events[events["time"] >= 18], users, apps
+
+
+@exercise("2.4")
+def _app_ranker_on_a_fresh_world(answer: Any) -> tuple[bool, str]:
+    if not callable(answer):
+        return False, f"the answer must be a function (train, users, apps, user_ids) -> scores; got {type(answer).__name__}."
+    train, test, users, apps = fresh_app_case()
+    try:
+        scores = answer(train, users, apps, test["user_id"].to_numpy())
+    except Exception as error:  # the student's function failed: a verdict, not a crash
+        return False, f"your function raised {type(error).__name__}: {error}"
+    if not isinstance(scores, pd.DataFrame) or scores.shape[0] != len(test) or not set(scores.columns) <= set(apps.index):
+        return False, f"your function must return a DataFrame with one row per user id and app ids as columns; got {show(scores)}."
+    n_way = LogisticRegression(max_iter=1_000).fit(users.loc[train["user_id"]], train["app_id"])
+    n_way_scores = pd.DataFrame(n_way.predict_proba(users.loc[test["user_id"]]), columns=n_way.classes_)
+    by_quality = pd.DataFrame(np.tile(apps["quality"].to_numpy(), (len(test), 1)), columns=apps.index)
+    truth = test["app_id"]
+    yours, n_way_hit, quality_hit = (hit_rate_at_k(s.reset_index(drop=True), truth, k=3) for s in (scores, n_way_scores, by_quality))
+    best_baseline = max(n_way_hit, quality_hit)
+    message = (f"on a fresh world, hit@3 over all test events: yours {yours:.3f}, N-way classifier {n_way_hit:.3f}, "
+               f"quality only {quality_hit:.3f}.")
+    return yours >= best_baseline + 0.05, message
