@@ -21,7 +21,9 @@ from mlsys_course.lab.ch03 import (
     database_roundtrip,
     engine_benchmark,
     format_benchmark,
+    machine,
     model_benchmark,
+    ratio_bucket,
     run_pubsub,
     run_queue,
     scan_scaling,
@@ -30,6 +32,7 @@ from mlsys_course.lab.ch03 import (
     text_vs_binary,
     time_arms,
 )
+from mlsys_course.exercises import evaluate
 from mlsys_course.storage import load_orders, make_orders, make_raw_events
 
 from processes import alive
@@ -272,6 +275,14 @@ def test_staleness_report_on_a_handmade_burst():
     report = staleness_report(frame([1] * 6, t, is_fraud=[0, 1, 1, 1, 1, 1]), refreshes=["1min", "1h"])
     assert report.loc["1h", "share_fraud_wrong"] == 0.8 and report.loc["1h", "share_burst_wrong"] == 1.0
     assert report.loc["1h", "mae"] == pytest.approx(10 / 6) and report.loc["1min", "mae"] == 0.0
+    # the 10:00 job saw nothing in its window: the burst rows after 10:01 are too low, none too high
+    assert report.loc["1h", "share_under"] == pytest.approx(4 / 6) and report.loc["1h", "share_over"] == 0.0
+    # 09:59, then 10:09:59: the 10:00 job counted 09:59, which has left the window by 10:09:59 (too high);
+    # the 10:09 job of a one-minute refresh no longer counts it
+    late = T0 + (10 * 3600 + np.array([-60, 599])) * SECOND
+    over = staleness_report(frame([1, 1], late), refreshes=["1h", "1min"], label=None)
+    assert over.loc["1h", "share_over"] == 0.5 and over.loc["1min", "share_over"] == 0.0
+    assert (over["share_under"] + over["share_over"] == over["share_wrong"]).all()
     no_burst = staleness_report(frame([1, 1], t[:2]), refreshes=["1h"], label=None)
     assert np.isnan(no_burst.loc["1h", "share_burst_wrong"]) and "share_fraud_wrong" not in no_burst
     with pytest.raises(ValueError, match="must not repeat"):
@@ -286,3 +297,57 @@ def test_case_study_staleness_grows_with_the_refresh_interval():
     assert report.index.tolist() == ["1min", "10min", "1h", "1D"]
     assert report["share_burst_wrong"].is_monotonic_increasing and report.loc["1D", "share_burst_wrong"] > 0.9
     assert report["jobs"].is_monotonic_decreasing and report["rows_scanned"].is_monotonic_decreasing
+
+
+def test_case_study_over_counting_explains_the_non_monotone_share():
+    report = staleness_report(make_transactions(30_000, random_state=0), refreshes=("1min", "10min", "1h", "1D"))
+    assert report["share_under"].is_monotonic_increasing  # missed events only grow with the interval
+    assert report.loc["1h", "share_over"] > report.loc["1D", "share_over"]  # a midnight job has little to expire
+    np.testing.assert_allclose(report["share_under"] + report["share_over"], report["share_wrong"])
+
+
+def test_ratio_bucket_and_machine():
+    assert [ratio_bucket(r) for r in (0, 1.99, 2, 9.9, 10, 99, 100, 1e6)] == [
+        "under 2x", "under 2x", "2-10x", "2-10x", "10-100x", "10-100x", "100x or more", "100x or more"]
+    with pytest.raises(ValueError, match="ratio"):
+        ratio_bucket(-1.0)
+    assert "pandas" in machine() and "DuckDB" in machine() and "cores" in machine()
+
+
+# --- exercises: reference answers pass on a fresh world, wrong ones get a verdict --------------------------
+
+
+def alarm(before, after):
+    new_rows = after["raw_rows"].item() - before["raw_rows"].item()
+    return bool(after["rejected"].item() - before["rejected"].item() > 0.2 * max(new_rows, 1))
+
+
+def test_exercise_3_3_elt_alarm():
+    assert evaluate("3.3", alarm)
+    assert "5% malformed" in evaluate("3.3", lambda b, a: bool(a["rejected"].item() > b["rejected"].item())).message
+    assert "stayed silent" in evaluate("3.3", lambda b, a: False).message
+    assert "True or False" in evaluate("3.3", lambda b, a: "yes").message
+    assert "raised KeyError" in evaluate("3.3", lambda b, a: a["nope"]).message
+    assert not evaluate("3.3", 0.2)
+
+
+def test_exercise_3_4_training_storage():
+    assert evaluate("3.4", (lambda df, p: df.to_parquet(p, index=False), lambda p, c: pd.read_parquet(p, columns=c)))
+    csv = evaluate("3.4", (lambda df, p: df.to_csv(p, index=False), lambda p, c: pd.read_csv(p, usecols=c)[c]))
+    assert "types were lost" in csv.message
+    pickle = evaluate("3.4", (lambda df, p: df.to_pickle(p), lambda p, c: pd.read_pickle(p)[c]))
+    assert "more than half the CSV" in pickle.message
+    assert "exactly those columns" in evaluate("3.4", (lambda df, p: df.to_parquet(p), lambda p, c: pd.read_parquet(p))).message
+    assert not evaluate("3.4", pd.read_parquet)
+
+
+def test_exercise_3_5_revenue_by_country():
+    sql = """SELECT c.country, SUM(i.quantity * i.unit_price) AS revenue FROM order_items AS i
+             JOIN orders AS o ON o.order_id = i.order_id JOIN customers AS c ON c.customer_id = o.customer_id
+             GROUP BY c.country ORDER BY c.country"""
+    assert evaluate("3.5", sql)
+    assert "differs" in evaluate("3.5", sql.replace("i.quantity * i.unit_price", "i.unit_price")).message
+    assert "alphabetical" in evaluate("3.5", sql.replace("ORDER BY c.country", "ORDER BY revenue")).message
+    assert "columns country, revenue" in evaluate("3.5", sql.replace("AS revenue", "AS total")).message
+    verdict = evaluate("3.5", "SELEC")
+    assert not verdict and "failed" in verdict.message and "\n" not in verdict.message

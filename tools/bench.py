@@ -49,19 +49,25 @@ def data_engineering(n: int = 200_000) -> list[str]:
 
     from mlsys_course.datasets import make_transactions
     from mlsys_course.features import transaction_features
-    from mlsys_course.lab.ch03 import (FORMATS, database_roundtrip, engine_benchmark, format_benchmark, run_pubsub,
-                                       run_queue, scan_scaling)
+    from mlsys_course.lab.ch03 import (FORMATS, database_roundtrip, engine_benchmark, format_benchmark, machine,
+                                       ratio_bucket, run_pubsub, run_queue, scan_scaling)
     from mlsys_course.service import request_latencies, serve_model
 
     world = make_transactions(n, random_state=0)
-    out = [f"", f"Chapter 3 on make_transactions({n:_}, random_state=0):", ""]
+    out = [f"", f"Chapter 3 on make_transactions({n:_}, random_state=0), measured on {machine()}:", ""]
     with tempfile.TemporaryDirectory() as folder:
         formats = format_benchmark(world, folder, FORMATS, columns=["amount", "is_fraud"], repeat=3)
         engines = engine_benchmark(world, folder)
         scaling = scan_scaling(world, folder)
         _, handoff_ms = database_roundtrip(world[["transaction_id", "user_id", "amount", "is_fraud"]].head(10_000), folder)
     out += [formats.round(4).to_string(index=False), ""]
-    out += [engines.pivot(index="workload", columns="engine", values="per_op_ms").round(4).to_string(), ""]
+    read = formats.set_index("format")["read_columns_s"]
+    out += ["read two columns, fastest first: " + " < ".join(read.sort_values().index)
+            + f"; Parquet vs CSV: {ratio_bucket(read['csv'] / read['parquet'])} faster", ""]
+    per_op = engines.pivot(index="workload", columns="engine", values="per_op_ms")
+    out += [per_op.round(4).to_string(), ""]
+    out += [f"point lookup: SQLite {ratio_bucket(per_op.loc['point lookup', 'duckdb'] / per_op.loc['point lookup', 'sqlite'])} faster; "
+            f"scan + GROUP BY: DuckDB {ratio_bucket(per_op.loc['scan + group by', 'sqlite'] / per_op.loc['scan + group by', 'duckdb'])} faster", ""]
     wide = scaling.pivot(index="rows", columns="engine", values="seconds")
     wins = wide.index[wide["duckdb"] < wide["sqlite"]]
     out += [(wide * 1000).round(3).to_string(), "", f"DuckDB's scan is faster from {wins.min():,} rows on" if len(wins) else "", ""]

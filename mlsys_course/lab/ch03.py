@@ -1,4 +1,5 @@
-"""Chapter 3: data engineering: the lab code of the chapter's notebook (experiment drivers and exercise checks).
+"""Chapter 3: data engineering: the lab code of notebooks 03a (formats, data models, engines) and 03b (ETL,
+dataflow, streaming): experiment drivers, timing buckets and exercise checks.
 
 The recipes live in the concept modules (:mod:`mlsys_course.storage`, :mod:`mlsys_course.dataflow`,
 :mod:`mlsys_course.service`, :mod:`mlsys_course.transport`, :mod:`mlsys_course.streaming`); this module holds
@@ -7,15 +8,19 @@ scenario, the ZeroMQ publish-subscribe and queue runs (``python -m mlsys_course.
 their consumer process), the staleness report, and the exercise checks.
 
 Timings are wall-clock (``mlsys_course.lab.timing.best_time``: the best of ``repeat`` runs) and vary by
-machine; every other number is deterministic given the seeds.
+machine: a notebook stores them as orderings or :func:`ratio_bucket` buckets, labelled by :func:`machine`
+where it quotes raw values; every other number is deterministic given the seeds.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
+import platform
+import sqlite3
 import tempfile
 import time
 from array import array
@@ -24,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -47,6 +53,7 @@ from mlsys_course._validation import (
     show,
 )
 from mlsys_course.dataflow import DatabaseWriter, read_database
+from mlsys_course.datasets import make_transactions
 from mlsys_course.exercises import exercise, is_number
 from mlsys_course.lab.timing import best_time
 from mlsys_course.storage import (
@@ -58,8 +65,11 @@ from mlsys_course.storage import (
     elt,
     etl,
     fetch_order,
+    load_orders,
     load_table,
+    make_orders,
     make_raw_events,
+    orders_as_documents,
     revenue_by_product,
 )
 from mlsys_course.streaming import stale_batch_feature, window_count_batch
@@ -260,6 +270,36 @@ def time_arms(arms: Mapping[str, Callable[[], Any]], *, repeat: int = 3) -> pd.D
     out = seconds.to_frame()
     out["slowdown"] = seconds / seconds.min()
     return out.rename_axis("arm")
+
+
+def ratio_bucket(ratio: float) -> str:
+    """A timing ratio in a coarse bucket, the stable form in which a notebook stores it.
+
+    Buckets: "under 2x", "2-10x", "10-100x", "100x or more".
+
+    Example
+    -------
+    >>> ratio_bucket(1.4), ratio_bucket(34.4), ratio_bucket(144)
+    ('under 2x', '10-100x', '100x or more')
+    """
+    ratio = check_real("ratio", ratio, low=0)
+    for edge, name in ((2, "under 2x"), (10, "2-10x"), (100, "10-100x")):
+        if ratio < edge:
+            return name
+    return "100x or more"
+
+
+def machine() -> str:
+    """The machine and versions a timing came from: CPU, cores, OS, Python and the engines' versions."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return (f"{cpu}, {os.cpu_count()} cores, {platform.system()}; Python {platform.python_version()}, "
+            f"pandas {pd.__version__}, numpy {np.__version__}, pyarrow {pa.__version__}, "
+            f"DuckDB {duckdb.__version__}, SQLite {sqlite3.sqlite_version}")
 
 
 # =====================================================================================================
@@ -917,8 +957,14 @@ def staleness_report(
         Indexed by ``refresh`` (labels such as ``"1h"``), columns ``jobs`` (batch jobs run from the first
         row's refresh to the last row's), ``rows_scanned`` (events read by those jobs, each reading its
         window's events), ``stream_updates`` (``len(df)``), ``mae`` (stale vs fresh), ``share_wrong``,
-        ``share_burst_wrong`` (among rows with another event of their key in the window; NaN if none)
-        and ``share_fraud_wrong`` (among rows with ``label == 1``; NaN if none).
+        its two parts ``share_under`` (the stale value is too low: it misses the key's events since the
+        last job) and ``share_over`` (too high: it still counts events that left the window after the
+        job), ``share_burst_wrong`` (among rows with another event of their key in the window; NaN if
+        none) and ``share_fraud_wrong`` (among rows with ``label == 1``; NaN if none).
+
+    ``share_under`` grows with the refresh interval; ``share_over`` need not: a daily job at midnight
+    sees the quiet minutes before it, so it rarely has expired events to over-count, while an hourly
+    job in the day does. That is why ``share_wrong`` can fall from "1h" to "1D".
 
     Book: Chapter 3, "Batch Processing Versus Stream Processing"; Chapter 7, "Batch Prediction
     Versus Online Prediction" (staleness vs cost).
@@ -959,6 +1005,7 @@ def staleness_report(
         ).to_numpy()
         wrong = ~np.isclose(stale, fresh, rtol=1e-9, atol=0.0)
         jobs, scanned = _jobs(t, period.value, w, closed)
+        under, over = wrong & (stale < fresh), wrong & (stale > fresh)
         row = {
             "refresh": _duration_label(period),
             "jobs": jobs,
@@ -966,6 +1013,8 @@ def staleness_report(
             "stream_updates": len(df),
             "mae": float(np.mean(np.abs(stale - fresh))),
             "share_wrong": float(wrong.mean()),
+            "share_under": float(under.mean()),
+            "share_over": float(over.mean()),
             "share_burst_wrong": float(wrong[burst].mean()) if burst.any() else np.nan,
         }
         if label is not None:
@@ -1011,17 +1060,96 @@ def _resume_offset(answer: Any) -> tuple[bool, str]:
     return False, f"offset {answer} is not where the restarted consumer starts (it resumes from its last commit)."
 
 
+#: World seeds the checkers of 3.3-3.5 build their held-out cases from: never the notebook's SEED.
+FRESH_SEEDS = (1_003, 1_004, 1_005)
+
+
 @exercise("3.3")
-def _rows_etl_lost(answer: Any, *, transactions: Any) -> tuple[bool, str]:
-    if not is_number(answer):
-        return False, f"the answer must be a number of rows; got {type(answer).__name__}."
+def _elt_alarm(answer: Any) -> tuple[bool, str]:
+    """Run the student's ``alarm(before, after)`` on ELT reports of a fresh world: normal days, a rename, an added
+    field and the fixed re-run. It must fire on the rename only."""
+    if not callable(answer):
+        return False, f"the answer must be a function alarm(before, after) -> bool; got {type(answer).__name__}."
+    world = make_transactions(4_000, random_state=FRESH_SEEDS[0])
+    day = [world.iloc[k * 1_000:(k + 1) * 1_000] for k in range(4)]
+    cases = []  # (what happened, expected alarm, before report, after report)
     with tempfile.TemporaryDirectory() as folder:
-        report = schema_change(transactions, folder, change="rename", random_state=0)
-    final = report[report["day"] == 3].set_index("pipeline")["clean_rows"]
-    lost = int(final["ELT"] - final["ETL"])
-    if answer == lost:
-        return True, f"ETL lost {lost:,} clean rows for good: the day the rename broke it."
-    return False, f"{answer} is not the difference in clean rows between ELT and ETL at the end of day 3."
+        for i, (second, fields, what, expected) in enumerate([
+            (make_raw_events(day[1], bad_share=0.05, random_state=2), FIELDS, "a normal day with 5% malformed records", False),
+            (change_schema(make_raw_events(day[1], random_state=2), "rename"), FIELDS, "upstream renamed amount", True),
+            (change_schema(make_raw_events(day[1], random_state=2), "add"), FIELDS, "upstream added a field", False),
+        ]):
+            path = os.path.join(folder, f"case{i}.duckdb")
+            before = elt(make_raw_events(day[0], bad_share=0.01, random_state=1), path)
+            cases.append((what, expected, before, elt(second, path, fields=fields)))
+        path = os.path.join(folder, "fixed.duckdb")
+        elt(make_raw_events(day[2], random_state=3), path)
+        broken = elt(change_schema(make_raw_events(day[3], random_state=4), "rename"), path)
+        cases.append(("the fixed SQL re-ran over the history", False, broken, elt([], path, fields=SCHEMA_CHANGES["rename"])))
+    for what, expected, before, after in cases:
+        try:
+            fired = answer(before.copy(), after.copy())
+        except Exception as error:  # noqa: BLE001 - the student's code: report, don't crash
+            return False, f"alarm raised {type(error).__name__}: {error} (case: {what})."
+        if not isinstance(fired, (bool, np.bool_)):
+            return False, f"alarm must return True or False; got {type(fired).__name__} (case: {what})."
+        if bool(fired) != expected:
+            return False, f"on a fresh world, {what}: the alarm {'fired' if fired else 'stayed silent'}, it should not have." \
+                if fired else f"on a fresh world, {what}: the alarm stayed silent; ELT rejected it without an error."
+    return True, f"on a fresh world the alarm fired on the rename only, not on malformed records, an added field or the fix ({len(cases)} cases)."
+
+
+@exercise("3.4")
+def _training_storage(answer: Any) -> tuple[bool, str]:
+    """Run the student's ``(save, load)`` on a fresh world: types kept, values kept, the asked columns only, small."""
+    if not (isinstance(answer, tuple) and len(answer) == 2 and all(map(callable, answer))):
+        return False, "the answer must be a pair of functions (save(df, path), load(path, columns))."
+    save, load = answer
+    df = make_transactions(5_000, random_state=FRESH_SEEDS[1])
+    csv_bytes = len(df.to_csv(index=False).encode())
+    columns = ["amount", "merchant_category", "timestamp"]
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "training_data")
+        try:
+            save(df, path)
+            size = sum(f.stat().st_size for f in Path(folder).rglob("*") if f.is_file())
+            every, some = load(path, list(df.columns)), load(path, columns)
+        except Exception as error:  # noqa: BLE001 - the student's code: report, don't crash
+            return False, f"save/load raised {type(error).__name__}: {error}."
+    for got, want in ((every, df), (some, df[columns])):
+        if not isinstance(got, pd.DataFrame) or list(got.columns) != list(want.columns):
+            return False, f"load(path, columns) must return a DataFrame with exactly those columns; got {show(getattr(got, 'columns', got))}."
+        if not got.dtypes.equals(want.dtypes):
+            lost = [c for c in want.columns if got[c].dtype != want[c].dtype]
+            return False, f"types were lost on a fresh world: {', '.join(f'{c} came back as {got[c].dtype}' for c in lost[:3])}."
+        if not got.reset_index(drop=True).equals(want.reset_index(drop=True)):
+            return False, "values were changed by the round trip on a fresh world."
+    if size > csv_bytes / 2:
+        return False, f"the stored data takes {size:,} bytes, more than half the CSV ({csv_bytes:,}): compress or encode it."
+    return True, f"on a fresh world every type and value came back, and the file is {size / csv_bytes:.0%} of the CSV's size."
+
+
+@exercise("3.5")
+def _revenue_by_country(answer: Any) -> tuple[bool, str]:
+    """Run the student's SQL on the relational tables of a fresh shop; compare with the answer computed from its documents."""
+    if not isinstance(answer, str) or not answer.strip():
+        return False, f"the answer must be an SQL query (a str); got {type(answer).__name__}."
+    shop = make_orders(300, random_state=FRESH_SEEDS[2])
+    documents = orders_as_documents(shop)
+    expected = (pd.DataFrame([(d["customer"]["country"], i["quantity"] * i["unit_price"]) for d in documents for i in d["items"]],
+                             columns=["country", "revenue"]).groupby("country", as_index=False)["revenue"].sum())
+    with tempfile.TemporaryDirectory() as folder, contextlib.closing(sqlite3.connect(load_orders(shop, os.path.join(folder, "shop.sqlite")))) as con:
+        try:
+            got = pd.read_sql(answer, con)
+        except Exception as error:  # noqa: BLE001 - the student's SQL
+            return False, f"the query failed on a fresh shop: {type(error).__name__}: {str(error).splitlines()[0][:120]}."
+    if list(got.columns) != ["country", "revenue"]:
+        return False, f"the query must return the columns country, revenue; got {list(got.columns)}."
+    if got["country"].tolist() != expected["country"].tolist():
+        return False, f"expected one row per country in alphabetical order {expected['country'].tolist()}; got {got['country'].tolist()}."
+    if not np.allclose(got["revenue"].to_numpy(dtype=float), expected["revenue"].to_numpy(), rtol=1e-9):
+        return False, "the revenue per country differs from the one computed from the documents of a fresh shop."
+    return True, f"on a fresh shop your query matches the documents for all {len(expected)} countries."
 
 
 # =====================================================================================================
