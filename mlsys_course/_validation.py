@@ -397,3 +397,19 @@ def json_default(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return value.tolist()
     raise TypeError(f"a value of type {type(value).__name__} ({show(value)}) is not JSON")
+
+
+_DURATION_UNITS = (("D", 86_400_000_000_000), ("h", 3_600_000_000_000), ("min", 60_000_000_000),
+                   ("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000))
+
+
+def duration_label(td: pd.Timedelta) -> str:
+    """'10min', '1h', '1D', ... : the duration in the largest unit that divides it (a column-name suffix).
+
+    >>> duration_label(pd.Timedelta("90min")), duration_label(pd.Timedelta("2D"))
+    ('90min', '2D')
+    """
+    for suffix, ns in _DURATION_UNITS:
+        if td.value % ns == 0:
+            return f"{td.value // ns}{suffix}"
+    return f"{td.value}ns"

@@ -37,6 +37,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from ._validation import (
+    duration_label,
     RandomState,
     check_array,
     check_binary_labels,
@@ -244,25 +245,13 @@ def label_window_report(
     for span in spans:
         caught = int((y & (delay <= np.uint64(span.value))).sum())
         rows.append({
-            "window": _duration_label(span),
+            "window": duration_label(span),
             "recall": caught / positives if positives else np.nan,
             "missed": positives - caught,
             "wrong_share": (positives - caught) / len(y) if len(y) else np.nan,
             "positives": positives,
         })
     return pd.DataFrame(rows, columns=["window", "recall", "missed", "wrong_share", "positives"])
-
-
-_UNITS = (("D", 86_400_000_000_000), ("h", 3_600_000_000_000), ("min", 60_000_000_000), ("s", 1_000_000_000),
-          ("ms", 1_000_000), ("us", 1_000))
-
-
-def _duration_label(td: pd.Timedelta) -> str:
-    """'10min', '1h', '1D', ... (the largest unit that divides the duration)."""
-    for suffix, ns in _UNITS:
-        if td.value % ns == 0:
-            return f"{td.value // ns}{suffix}"
-    return f"{td.value}ns"
 
 
 # --- Weak supervision: labeling functions for the fraud world ---------------------------------------

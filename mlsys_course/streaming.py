@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ._validation import (
+    duration_label,
     check_time_column,
     check_bool,
     check_choice,
@@ -64,14 +65,6 @@ _UNITS = (("D", "DAY", 86_400_000_000_000), ("h", "HOUR", 3_600_000_000_000), ("
 
 # DuckDB never reaches the network: no extension is downloaded or loaded behind our back.
 _DUCKDB_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
-
-
-def _label(td: pd.Timedelta) -> str:
-    """'10min', '1h', '1D', ... (the largest unit that divides the duration)."""
-    for suffix, _, ns in _UNITS:
-        if td.value % ns == 0:
-            return f"{td.value // ns}{suffix}"
-    return f"{td.value}ns"
 
 
 def _check_events(df: Any, columns: dict[str, Any]) -> pd.DataFrame:
@@ -121,7 +114,7 @@ def _prepare(df, key, time, window, agg, value, closed):
     check_choice("closed", closed, CLOSED)
     _check_events(df, {"key": key, "time": time} | ({"value": value} if agg == "sum" else {}))
     window = check_duration("window", window)
-    name = f"count_{_label(window)}" if agg == "count" else f"sum_{value}_{_label(window)}"
+    name = f"count_{duration_label(window)}" if agg == "count" else f"sum_{value}_{duration_label(window)}"
     return window, _keys(df, key), _times(df, time), _values(df, agg, value), name
 
 
@@ -445,7 +438,7 @@ def stale_batch_feature(
     refresh = check_duration("refresh", refresh)
     include_current = check_bool("include_current", include_current)
     window, k, t, v, name = _prepare(df, key, time, window, agg, value, closed)
-    name = f"{name}_every_{_label(refresh)}"
+    name = f"{name}_every_{duration_label(refresh)}"
     if len(df) == 0:
         return _result(np.zeros(0), agg, df, name)
     r = t // refresh.value * refresh.value  # the last job at or before each row

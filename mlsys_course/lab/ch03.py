@@ -38,6 +38,7 @@ import zmq
 
 from mlsys_course._processes import exit_with_parent, log_tail, spawn, stop
 from mlsys_course._validation import (
+    duration_label,
     check_directory,
     RandomState,
     check_array,
@@ -901,18 +902,6 @@ def _consume_main(
 # =====================================================================================================
 # Decision 7: batch or streaming features?
 # =====================================================================================================
-_UNITS = (("D", 86_400_000_000_000), ("h", 3_600_000_000_000), ("min", 60_000_000_000), ("s", 1_000_000_000),
-          ("ms", 1_000_000), ("us", 1_000))
-
-
-def _duration_label(td: pd.Timedelta) -> str:
-    """'10min', '1h', '1D', ... (the largest unit that divides the duration)."""
-    for suffix, ns in _UNITS:
-        if td.value % ns == 0:
-            return f"{td.value // ns}{suffix}"
-    return f"{td.value}ns"
-
-
 def _jobs(t: np.ndarray, refresh: int, window: int, closed: str) -> tuple[int, int]:
     """Jobs run from the first row to the last, and rows they scan (each reads its window's events)."""
     first, last = t[0] // refresh, t[-1] // refresh
@@ -1007,7 +996,7 @@ def staleness_report(
         jobs, scanned = _jobs(t, period.value, w, closed)
         under, over = wrong & (stale < fresh), wrong & (stale > fresh)
         row = {
-            "refresh": _duration_label(period),
+            "refresh": duration_label(period),
             "jobs": jobs,
             "rows_scanned": scanned,
             "stream_updates": len(df),
