@@ -16,7 +16,7 @@
 - Periodic positions: :func:`fourier_features` (sin/cos harmonics).
 
 The chapter's experiments that compare these choices (scaling, encoders, bucket counts, crossing,
-periodic encodings, missing-value handling) are in the chapter-5 notebook and ``mlsys_course.lab.ch05``.
+periodic encodings, missing-value handling) are in notebook 05a_feature_engineering and ``mlsys_course.lab.ch05``.
 
 Book: Chapter 5, "Common Feature Engineering Operations".
 """

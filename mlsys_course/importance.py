@@ -7,7 +7,7 @@
   stability index for both).
 
 Feature *importance* itself needs no helper of ours: scikit-learn's
-``sklearn.inspection.permutation_importance`` on held-out rows is the recipe. The chapter-5 notebook
+``sklearn.inspection.permutation_importance`` on held-out rows is the recipe. Notebook 05a
 shows it beside a tree ensemble's impurity importance (``feature_importances_``), which favours
 features with many distinct values: a random ID column ranks high by impurity and at about zero by
 permutation (Strobl et al., "Bias in random forest variable importance measures", BMC
