@@ -351,7 +351,7 @@ def serve_model(
     *,
     feature_names: Sequence[str] | None = None,
     port: int = 0,
-    timeout: float = 10.0,
+    timeout: float = 30.0,
     max_body_bytes: int = MAX_BODY_BYTES,
 ) -> Iterator[ServiceHandle]:
     """Serve a fitted scikit-learn model over HTTP on 127.0.0.1, in a separate process.
@@ -372,9 +372,9 @@ def serve_model(
         ``feature_names_in_`` (when it was fitted on a DataFrame), which it must equal if given.
     port : int, default 0
         Port to bind on 127.0.0.1; 0 lets the operating system pick a free one.
-    timeout : float, default 10.0
+    timeout : float, default 30.0
         Seconds to wait for the service to answer its first health check (start-up imports
-        scikit-learn, about a second).
+        scikit-learn: about a second on an idle machine, several on a loaded one).
     max_body_bytes : int, default ``MAX_BODY_BYTES``
         Larger request bodies get 413.
 
