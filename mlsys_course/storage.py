@@ -169,19 +169,22 @@ def connect(path: PathLike, *, engine: str) -> Iterator[Any]:
     ...         con.execute("SELECT current_setting('autoinstall_known_extensions')").fetchall()
     [(False,)]
     """
-    check_choice("engine", engine, ENGINES)
-    con = _open(_check_db_path("path", path), engine)
-    try:
+    with _closing(_check_db_path, path, engine) as con:
         yield con
-    finally:
-        con.close()
 
 
 @contextlib.contextmanager
 def _existing(path: Any, engine: str) -> Iterator[Any]:
     """A connection to an existing database file."""
+    with _closing(_check_file, path, engine) as con:
+        yield con
+
+
+@contextlib.contextmanager
+def _closing(check_path: Any, path: Any, engine: str) -> Iterator[Any]:
+    """Check ``engine`` and ``path`` (with ``check_path``), open, and close when the block ends."""
     check_choice("engine", engine, ENGINES)
-    con = _open(_check_file("path", path), engine)
+    con = _open(check_path("path", path), engine)
     try:
         yield con
     finally:

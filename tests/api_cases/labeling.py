@@ -19,25 +19,25 @@ L = [[1, -1, 0], [1, 1, -1], [-1, -1, 0], [0, 1, 1], [1, 1, 1], [-1, 0, 0]]
 Y = [1, 1, 0, 0, 1, 0]
 
 
-def _tx(**changes):
-    """A copy of the small transaction log with some columns replaced (a value None drops the column)."""
-    df = TX.copy()
+def _changed(frame, changes):
+    """A copy of ``frame`` with some columns replaced (a value None drops the column; a callable gets the frame)."""
+    df = frame.copy()
     for column, value in changes.items():
         if value is None:
             df = df.drop(columns=column)
         else:
             df[column] = value(df) if callable(value) else value
     return df
+
+
+def _tx(**changes):
+    """The small transaction log with some columns replaced."""
+    return _changed(TX, changes)
 
 
 def _clicks(**changes):
-    df = CLICKS.copy()
-    for column, value in changes.items():
-        if value is None:
-            df = df.drop(columns=column)
-        else:
-            df[column] = value(df) if callable(value) else value
-    return df
+    """The small click log with some columns replaced."""
+    return _changed(CLICKS, changes)
 
 
 def _duplicated(df):
