@@ -33,9 +33,10 @@ import pandas as pd
 
 #: Modules of the public API (recipes, the harness, the worlds, the course's exercise checker).
 MODULES = (
-    "augmentation", "baselines", "comparison", "dataflow", "datasets", "distributed", "ensembles", "evaluation",
-    "exercises", "features", "framing", "imbalance", "importance", "labeling", "latency", "leakage",
-    "objectives", "plotting", "sampling", "search", "service", "storage", "streaming", "tracking", "transport",
+    "augmentation", "baselines", "batch_prediction", "comparison", "compression", "dataflow", "datasets",
+    "distributed", "ensembles", "evaluation", "exercises", "features", "framing", "imbalance", "importance",
+    "labeling", "latency", "leakage", "loadtest", "objectives", "plotting", "runtimes", "sampling", "search",
+    "serving", "skew", "storage", "streaming", "tracking", "transport",
 )
 
 TIME_LIMIT_S = 20
