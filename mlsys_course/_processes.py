@@ -1,6 +1,6 @@
 """Child processes of the package: started, watched and always stopped in one way.
 
-Modules that run a real second process (:mod:`mlsys_course.dataflow`'s writer, :mod:`mlsys_course.service`'s
+Modules that run a real second process (:mod:`mlsys_course.dataflow`'s writer, :mod:`mlsys_course.serving`'s
 HTTP server, the chapter-3 lab's message consumers) use these helpers, so that every child
 
 - is started as ``sys.executable -m <module> ... --parent-pid <this pid>`` with this package importable
@@ -39,7 +39,7 @@ def spawn(module: str, *args: str, stdin: int | None = None, stdout: int | None 
     Parameters
     ----------
     module : str
-        The module to run, e.g. ``"mlsys_course.service"``; its ``main`` must accept ``--parent-pid`` and
+        The module to run, e.g. ``"mlsys_course.serving"``; its ``main`` must accept ``--parent-pid`` and
         call :func:`exit_with_parent`.
     *args : str
         Its command-line arguments.

@@ -51,7 +51,7 @@ def data_engineering(n: int = 200_000) -> list[str]:
     from mlsys_course.features import transaction_features
     from mlsys_course.lab.ch03 import (FORMATS, database_roundtrip, engine_benchmark, format_benchmark, machine,
                                        ratio_bucket, run_pubsub, run_queue, scan_scaling)
-    from mlsys_course.service import request_latencies, serve_model
+    from mlsys_course.serving import request_latencies, serve_model
 
     world = make_transactions(n, random_state=0)
     out = [f"", f"Chapter 3 on make_transactions({n:_}, random_state=0), measured on {machine()}:", ""]

@@ -2,7 +2,7 @@
 dataflow, streaming): experiment drivers, timing buckets and exercise checks.
 
 The recipes live in the concept modules (:mod:`mlsys_course.storage`, :mod:`mlsys_course.dataflow`,
-:mod:`mlsys_course.service`, :mod:`mlsys_course.transport`, :mod:`mlsys_course.streaming`); this module holds
+:mod:`mlsys_course.serving`, :mod:`mlsys_course.transport`, :mod:`mlsys_course.streaming`); this module holds
 what only the chapter's experiments need: the benchmarks that time each decision's arms, the ETL/ELT
 scenario, the ZeroMQ publish-subscribe and queue runs (``python -m mlsys_course.lab.ch03 consume`` is
 their consumer process), the staleness report, and the exercise checks.

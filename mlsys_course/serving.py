@@ -1,0 +1,1106 @@
+"""A prediction service: FastAPI on uvicorn in its own process, with optional micro-batching.
+
+The package's one model server, used by every chapter that serves (request-driven dataflow in chapter 3,
+online prediction in chapter 7). :func:`serve_model` saves a fitted model, starts
+``python -m mlsys_course.serving`` on 127.0.0.1 on a free port, waits for its health check and always
+stops it; :func:`create_app` is the FastAPI app it runs, for a practitioner's own uvicorn or gunicorn;
+:func:`predict`, :func:`send` and :func:`request_latencies` are its clients.
+
+The contract (every answer is JSON; those of ``/health`` and ``/predict`` and every error carry an
+``X-Model-Version`` header; after any bad request the service keeps serving; a request that is not even
+valid HTTP, such as a negative Content-Length, gets uvicorn's own plain-text 400):
+
+========================  =================================================================
+``GET /health``           ``{"status": "ok", "model_version": ..., "features": [...],
+                          "runtime": ..., "micro_batch": k, "max_wait_ms": ms}``
+``POST /predict``         body ``{"rows": [{"<feature>": <number>, ...}, ...]}``: every feature
+                          of the model as a JSON number, nothing else. Answers
+                          ``{"model_version": ..., "predictions": [...]}``: for a binary
+                          classifier the probability of ``classes_[1]``, for a multi-class
+                          one a list of class probabilities per row, for a regressor the
+                          prediction (a classifier without ``predict_proba``: its labels).
+``GET /openapi.json``     the request schema (a pydantic model built from the features)
+400                       the body is not JSON, or uses NaN / Infinity (not JSON numbers)
+413                       a body above ``max_body_bytes`` (refused from its Content-Length
+                          before it is read, or counted while it streams in), or more rows
+                          than ``max_rows``
+415                       a Content-Type other than ``application/json``
+422                       a missing, unknown or mistyped field; each message names it, such as
+                          ``rows[0].amount must be a number; got a JSON string ('one')``
+                          (strict: ``"1.5"`` and ``true`` are not numbers)
+404 / 405                 unknown path / a method the path does not accept
+500                       the model raised (the message says what it raised)
+========================  =================================================================
+
+**Micro-batching** (``micro_batch=k > 1``): a model call has a fixed cost (input checks, a Python call per
+tree) that one row pays in full. Without it (``micro_batch=1``) each request calls the model on its own, in
+a worker thread. With it, the service puts each request's rows on a queue; one loop takes the
+first request, gathers more until it holds ``k`` rows or ``max_wait_ms`` have passed since the first,
+calls the model once on the stacked rows (in a worker thread) and hands each request its own slice. A
+request with more than ``k`` rows is predicted on its own. Predictions equal one-request-at-a-time ones;
+if the gathered call fails, each request is retried alone, so only the bad one gets the 500.
+
+**Saving the model: never pickle.** Unpickling runs code: a pickle names any importable callable
+(``os.system``, ``subprocess.run``) and the arguments to call it with, and ``pickle.load`` calls it, so
+loading a pickle from anyone you do not trust is running their program. The parent saves the model with
+skops (``skops.io.dump``), a zip of JSON and numpy arrays that ``skops.io.load`` rebuilds only from an
+allow-list of types: scikit-learn's and numpy's own, plus the types the parent found in the file it had
+just written itself (``skops.io.get_untrusted_types``), which it hands to the child. A file that holds any
+other type (tampered with, or not ours) is refused before anything in it is built. With
+``runtime="onnx"`` the child gets an ONNX graph (:func:`mlsys_course.runtimes.to_onnx`): data that
+onnxruntime executes with its fixed set of operators, with no Python code in it at all.
+
+The clients (and the start-up health check) never send loopback traffic through a proxy: a proxy
+configured for the internet must not see, or break, requests to a service on this machine.
+
+Book: Chapter 7, "Batch Prediction Versus Online Prediction" (online prediction behind a service);
+chapter 1, "Computational priorities" (batching trades latency for throughput); chapter 3, "Modes of
+Dataflow: Data Passing Through Services".
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import contextlib
+import hashlib
+import ipaddress
+import json
+import os
+import socket
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from http.client import HTTPException
+from pathlib import Path
+from typing import Any, NamedTuple
+from urllib.error import HTTPError, URLError
+from urllib.parse import urlsplit
+from urllib.request import OpenerDirector, ProxyHandler, Request, build_opener
+
+import numpy as np
+import pandas as pd
+import skops.io
+import uvicorn
+from fastapi import FastAPI
+from fastapi import Request as HTTPRequest
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
+
+from ._processes import exit_with_parent, log_tail, spawn, stop
+from ._validation import check_choice, check_int, check_real, json_default, show
+from .runtimes import OnnxModel, to_onnx
+
+__all__ = [
+    "MAX_BODY_BYTES",
+    "MAX_ROWS",
+    "RUNTIMES",
+    "ServiceError",
+    "ServiceHandle",
+    "create_app",
+    "predict",
+    "request_latencies",
+    "send",
+    "serve_model",
+]
+
+#: The largest request body the service reads, in bytes (1 MB).
+MAX_BODY_BYTES = 1_000_000
+
+#: The most rows one request may carry.
+MAX_ROWS = 10_000
+
+#: How the service runs the model: scikit-learn itself, or its ONNX export through onnxruntime.
+RUNTIMES = ("sklearn", "onnx")
+
+_ROUTES = {"/health": "GET", "/predict": "POST"}
+
+
+class ServiceError(RuntimeError):
+    """The service answered with an error status; ``status`` and ``error`` hold its answer."""
+
+    def __init__(self, status: int, error: str) -> None:
+        super().__init__(f"HTTP {status}: {error}")
+        self.status = status
+        self.error = error
+
+
+class ServiceHandle(NamedTuple):
+    """A running service, as :func:`serve_model` yields it (a plain named tuple: a record, not checked).
+
+    Its base ``url`` (``http://127.0.0.1:<port>``), ``port``, process ``pid``, the ``features`` each row
+    must have and the ``model_version`` every answer carries."""
+
+    url: str
+    port: int
+    pid: int
+    features: tuple[str, ...]
+    model_version: str
+
+
+# --- checks shared by the parent and the app -------------------------------------------------------------
+
+
+def _check_features(model: Any, feature_names: Any, name: str = "feature_names") -> tuple[str, ...]:
+    fitted_names = getattr(model, "feature_names_in_", None)
+    if feature_names is None:
+        if fitted_names is None:
+            raise ValueError(f"{name} is required when the model was not fitted on a DataFrame; got None")
+        return tuple(str(f) for f in fitted_names)
+    if isinstance(feature_names, (str, bytes, Mapping)) or not hasattr(feature_names, "__iter__"):
+        raise TypeError(f"{name} must be a sequence of str (list, tuple or array); got {show(feature_names)}")
+    names = tuple(feature_names)
+    if not names or not all(isinstance(f, str) for f in names) or len(set(names)) != len(names):
+        raise ValueError(f"{name} must be distinct strings, at least one; got {show(list(names))}")
+    names = tuple(str(f) for f in names)  # numpy.str_ -> str
+    if fitted_names is not None and list(names) != list(fitted_names):
+        raise ValueError(f"{name} must match the model's feature_names_in_ {list(fitted_names)}; got {list(names)}")
+    n_in = getattr(model, "n_features_in_", len(names))
+    if n_in != len(names):
+        raise ValueError(f"{name} must have one name per model input ({n_in}); got {len(names)}")
+    return names
+
+
+def _check_model(model: Any) -> Any:
+    if isinstance(model, type) or not callable(getattr(model, "predict", None)):
+        got = f"the class {model.__name__}" if isinstance(model, type) else type(model).__name__
+        raise TypeError(f"model must be a fitted estimator with a predict method; got {got}")
+    if callable(getattr(model, "fit", None)) and callable(getattr(model, "get_params", None)):
+        try:
+            check_is_fitted(model)
+        except NotFittedError:
+            raise TypeError(
+                f"model must be a fitted estimator; got an unfitted {type(model).__name__} (call fit first)"
+            ) from None
+    return model
+
+
+def _check_version(model_version: Any) -> str:
+    if not isinstance(model_version, str):
+        raise TypeError(f"model_version must be a str such as 'fraud-2024-05-01'; got {show(model_version)}")
+    if not 0 < len(model_version) <= 200 or not model_version.isascii() or not model_version.isprintable():
+        raise ValueError(
+            "model_version must be 1 to 200 printable ASCII characters (it is sent as a header); "
+            f"got {show(model_version)}"
+        )
+    return model_version
+
+
+def _check_settings(
+    max_body_bytes: Any, max_rows: Any, micro_batch: Any, max_wait_ms: Any
+) -> tuple[int, int, int, float]:
+    return (
+        check_int("max_body_bytes", max_body_bytes, minimum=1),
+        check_int("max_rows", max_rows, minimum=1, maximum=10_000_000),
+        check_int("micro_batch", micro_batch, minimum=1, maximum=100_000),
+        check_real("max_wait_ms", max_wait_ms, low=0.0, high=10_000.0),
+    )
+
+
+def _fingerprint(value: Any, digest: Any, depth: int = 0) -> None:
+    """Feed a description of a fitted model into ``digest``: the same parameters and fitted arrays, the same bytes."""
+    if depth > 50:
+        digest.update(b"...")
+    elif isinstance(value, np.ndarray):
+        digest.update(f"array{value.shape}{value.dtype.str}".encode())
+        if value.dtype.names:  # a structured array (a tree's nodes): field by field, never the padding bytes
+            for name in value.dtype.names:
+                _fingerprint(value[name], digest, depth + 1)
+        elif value.dtype == object:
+            for item in value.ravel():
+                _fingerprint(item, digest, depth + 1)
+        else:
+            digest.update(np.ascontiguousarray(value).tobytes())
+    elif value is None or isinstance(value, (str, bytes, bool, int, float, complex, np.generic)):
+        digest.update(f"{type(value).__name__}:{value!r};".encode())
+    elif isinstance(value, Mapping):
+        for key in sorted(value, key=repr):
+            _fingerprint(key, digest, depth + 1)
+            _fingerprint(value[key], digest, depth + 1)
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        digest.update(f"{type(value).__name__}[{len(value)}]".encode())
+        for item in sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value:
+            _fingerprint(item, digest, depth + 1)
+    elif isinstance(value, type) or callable(value) and hasattr(value, "__name__"):  # a class, function or ufunc
+        name = getattr(value, "__qualname__", value.__name__)
+        digest.update(f"{type(value).__name__}:{getattr(value, '__module__', None)}.{name};".encode())
+    else:  # an estimator, a tree, a random state: its class and its state
+        digest.update(f"{type(value).__module__}.{type(value).__qualname__}(".encode())
+        _fingerprint(value.__getstate__() if hasattr(value, "__getstate__") else vars(value), digest, depth + 1)
+
+
+def _default_version(model: Any) -> str:
+    digest = hashlib.sha256()
+    _fingerprint(model, digest)
+    return f"{type(model).__name__}-{digest.hexdigest()[:10]}"
+
+
+# --- the app ----------------------------------------------------------------------------------------------
+
+
+def _request_model(features: Sequence[str]) -> type[BaseModel]:
+    """The typed body of ``POST /predict``: ``rows``, a non-empty list of objects with every feature a finite number.
+
+    Strict: a JSON string or boolean is not a number; unknown fields are refused. Fields are named
+    ``x0, x1, ...`` with each feature as its alias, so any feature name works (even ``model_config``)."""
+    config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+    fields: dict[str, Any] = {f"x{i}": (float, Field(alias=name)) for i, name in enumerate(features)}
+    row = create_model("Row", __config__=config, **fields)
+    rows = (list[row], Field(min_length=1))  # type: ignore[valid-type]
+    return create_model("PredictRequest", __config__=config, rows=rows)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return {str: "string", list: "array", dict: "object"}.get(type(value), type(value).__name__)
+
+
+def _where(loc: Sequence[Any]) -> str:
+    """``("rows", 0, "amount")`` -> ``"rows[0].amount"``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "body"
+
+
+def _validation_message(errors: Sequence[Mapping[str, Any]], features: Sequence[str] = ()) -> str:
+    """Pydantic's errors as readable sentences naming the field: the first three problems, and how many more."""
+    problems: dict[Any, list] = {}  # (kind, where) -> offending names, in order; missing/unknown ones grouped
+    for error in errors:
+        loc = tuple(error.get("loc", ()))
+        kind, value = error.get("type", ""), error.get("input")
+        if kind in ("missing", "extra_forbidden") and loc:
+            problems.setdefault((kind, _where(loc[:-1]) if len(loc) > 1 else ""), []).append(loc[-1])
+        else:
+            problems.setdefault((kind, _where(loc)), []).append((error.get("msg", ""), value))
+    sentences = []
+    for (kind, where), items in problems.items():
+        names = ", ".join(repr(n) for n in items) if kind in ("missing", "extra_forbidden") else ""
+        if kind == "missing" and where == "":
+            sentences.append(f"missing field {names}: a list of objects, one per row")
+        elif kind == "missing":
+            sentences.append(f"{where} is missing feature(s) {names}")
+        elif kind == "extra_forbidden" and where == "":
+            sentences.append(f"unknown field(s) {names}; accepted: 'rows'")
+        elif kind == "extra_forbidden":
+            sentences.append(f"{where} has unknown feature(s) {names}; accepted: {', '.join(features)}")
+        else:
+            msg, value = items[0]
+            if kind == "model_type" and where == "body":
+                sentences.append(f'body must be a JSON object {{"rows": [...]}}; got a JSON {_json_type(value)}')
+            elif kind == "model_type":
+                sentences.append(f"{where} must be an object {{feature: number}}; got a JSON {_json_type(value)}")
+            elif kind in ("list_type", "too_short"):
+                got = "an empty list" if kind == "too_short" else f"a JSON {_json_type(value)}"
+                sentences.append(f"field '{where}' must be a non-empty list of objects; got {got}")
+            elif kind == "finite_number" or (kind == "float_type" and type(value) is int):  # 1e400, 10**400
+                sentences.append(f"{where} must be a finite number; got {show(value)}")
+            elif kind == "float_type":
+                sentences.append(f"{where} must be a number; got a JSON {_json_type(value)} ({show(value)})")
+            else:
+                sentences.append(f"{where}: {msg}")
+    more = f"; and {len(sentences) - 3} more problem(s)" if len(sentences) > 3 else ""
+    return "; also ".join(sentences[:3]) + more if sentences else "the request is invalid"
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON (use finite numbers)")
+
+
+def _predictor(model: Any, features: Sequence[str]) -> Callable[[np.ndarray], list]:
+    """A function from a float matrix of rows to a JSON-ready list of predictions (one model call)."""
+    columns = list(features)
+    # Fitted on a DataFrame: give it one, built once per call (an OnnxModel takes the float matrix as it is).
+    as_frame = hasattr(model, "feature_names_in_") and not isinstance(model, OnnxModel)
+    proba = callable(getattr(model, "predict_proba", None))
+
+    def predict_rows(matrix: np.ndarray) -> list:
+        X = pd.DataFrame(matrix, columns=columns) if as_frame else matrix
+        out = np.asarray(model.predict_proba(X) if proba else model.predict(X))
+        if proba and out.ndim == 2 and out.shape[1] == 2:
+            out = out[:, 1]
+        if out.dtype.kind not in "biufU":
+            raise ValueError(f"the model returned values of dtype {out.dtype}, not numbers or labels")
+        if out.dtype.kind == "f" and not np.isfinite(out).all():
+            raise ValueError(f"the model returned {int((~np.isfinite(out)).sum())} prediction(s) that are NaN or "
+                             "infinite, which JSON cannot carry")  # fmt: skip
+        if len(out) != len(matrix):
+            raise ValueError(f"the model returned {len(out)} predictions for {len(matrix)} rows")
+        return out.tolist()
+
+    return predict_rows
+
+
+class _Batcher:
+    """Gathers the rows of concurrent requests into one model call (lives in the app's event loop).
+
+    Requests wait in a deque; an event wakes the loop when one arrives. (Waiting on an event rather than on
+    a queue with a timeout means a timeout can never swallow a request.)"""
+
+    def __init__(self, predict_rows: Any, micro_batch: int, max_wait_ms: float) -> None:
+        self.predict_rows = predict_rows
+        self.micro_batch = micro_batch
+        self.max_wait = max_wait_ms / 1000
+        self.pending: collections.deque = collections.deque()
+        self.arrived: asyncio.Event | None = None
+        self.task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self.arrived = asyncio.Event()
+        self.task = asyncio.get_running_loop().create_task(self.run())
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+
+    async def predict(self, matrix: np.ndarray) -> list:
+        if self.arrived is None or self.task is None or self.task.done():
+            raise RuntimeError("the micro-batcher is not running (serve the app with its lifespan on)")
+        future = asyncio.get_running_loop().create_future()
+        self.pending.append((matrix, future))
+        self.arrived.set()
+        return await future
+
+    async def _next_arrival(self, timeout: float | None) -> bool:
+        """Wait until a request arrives (at most ``timeout`` seconds); False if none came."""
+        assert self.arrived is not None
+        self.arrived.clear()
+        try:
+            await asyncio.wait_for(self.arrived.wait(), timeout)
+        except asyncio.TimeoutError:
+            return False
+        return True
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            while not self.pending:
+                await self._next_arrival(None)
+            batch = [self.pending.popleft()]
+            n_rows, deadline = len(batch[0][0]), loop.time() + self.max_wait
+            while n_rows < self.micro_batch:
+                if not self.pending:
+                    remaining = deadline - loop.time()
+                    if remaining <= 0 or not await self._next_arrival(remaining):
+                        break
+                    continue
+                if n_rows + len(self.pending[0][0]) > self.micro_batch:
+                    break  # it opens the next batch (alone, if it is larger than micro_batch)
+                matrix, future = self.pending.popleft()
+                batch.append((matrix, future))
+                n_rows += len(matrix)
+            await self._predict_batch(batch)
+
+    async def _predict_batch(self, batch: list) -> None:
+        batch = [(matrix, future) for matrix, future in batch if not future.done()]  # a client may have gone
+        if not batch:
+            return
+        try:
+            stacked = batch[0][0] if len(batch) == 1 else np.concatenate([matrix for matrix, _ in batch])
+            out = await asyncio.to_thread(self.predict_rows, stacked)
+        except Exception as error:
+            if len(batch) == 1:
+                batch[0][1].set_exception(error)
+                return
+            for matrix, future in batch:  # one bad request must not fail the others: each one alone
+                try:
+                    result = await asyncio.to_thread(self.predict_rows, matrix)
+                except Exception as alone:
+                    future.done() or future.set_exception(alone)
+                else:
+                    future.done() or future.set_result(result)
+            return
+        start = 0
+        for matrix, future in batch:
+            if not future.done():
+                future.set_result(out[start : start + len(matrix)])
+            start += len(matrix)
+
+
+class _Settings(NamedTuple):
+    features: tuple[str, ...]
+    model_version: str
+    health: dict
+    request_model: type[BaseModel]
+    predict_rows: Any
+    batcher: _Batcher | None
+    max_body_bytes: int
+    max_rows: int
+
+
+class _AnswerThenDrain(JSONResponse):
+    """A JSON answer sent at once, after which the rest of a refused request body is read and dropped.
+
+    A client such as urllib sends its whole body before it reads the answer, and asks to close the
+    connection afterwards: closing while its body is still arriving would reset the connection, and it
+    would never see the 413. So the answer goes out first (complete, by its Content-Length), then up to
+    ``drain_bytes`` of the body are read (5 s at most), then the response ends."""
+
+    def __init__(self, content: Any, status_code: int, headers: Mapping[str, str], drain_bytes: int) -> None:
+        super().__init__(content, status_code=status_code, headers=dict(headers))
+        self.drain_bytes = drain_bytes
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        await send({"type": "http.response.body", "body": self.body, "more_body": True})
+        loop = asyncio.get_running_loop()
+        deadline, drained = loop.time() + 5.0, 0
+        with contextlib.suppress(asyncio.TimeoutError):
+            while drained <= self.drain_bytes:
+                message = await asyncio.wait_for(receive(), max(deadline - loop.time(), 0.0))
+                drained += len(message.get("body", b""))
+                if message["type"] != "http.request" or not message.get("more_body", False):
+                    break
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def _answer(request: HTTPRequest, status: int, payload: dict, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    version = request.app.state.settings.model_version
+    return JSONResponse(payload, status_code=status, headers={"X-Model-Version": version, **(headers or {})})
+
+
+def _too_large(request: HTTPRequest, error: str) -> JSONResponse:
+    settings = request.app.state.settings
+    headers = {"X-Model-Version": settings.model_version}
+    return _AnswerThenDrain({"error": error}, 413, headers, drain_bytes=16 * settings.max_body_bytes)
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+async def _health(request: HTTPRequest) -> JSONResponse:
+    return _answer(request, 200, request.app.state.settings.health)
+
+
+async def _predict(request: HTTPRequest) -> JSONResponse:
+    settings: _Settings = request.app.state.settings
+    content_type = request.headers.get("content-type")
+    if content_type is None or not _is_json(content_type):
+        got = "none" if content_type is None else repr(content_type)
+        return _answer(request, 415, {"error": f"Content-Type must be application/json; got {got}"})
+    limit = settings.max_body_bytes
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:  # refused from the header, before reading the body
+        return _too_large(request, f"body of {int(length)} bytes exceeds the limit of {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():  # counted as it arrives: a chunked body has no Content-Length
+        size += len(chunk)
+        if size > limit:
+            return _too_large(request, f"body exceeds the limit of {limit} bytes")
+        chunks.append(chunk)
+    try:
+        body = json.loads(b"".join(chunks), parse_constant=_reject_constant)
+    except ValueError as error:  # includes bytes that are not UTF-8
+        return _answer(request, 400, {"error": f"body is not valid JSON: {error}"})
+    rows = body.get("rows") if isinstance(body, dict) else None
+    if isinstance(rows, list) and len(rows) > settings.max_rows:
+        error = f"batch of {len(rows)} rows exceeds the limit of {settings.max_rows} rows per request"
+        return _answer(request, 413, {"error": error})
+    try:
+        parsed = settings.request_model.model_validate(body)
+    except ValidationError as error:
+        return _answer(request, 422, {"error": _validation_message(error.errors(), settings.features)})
+    matrix = np.array([list(row.__dict__.values()) for row in parsed.rows], dtype=float)  # type: ignore[attr-defined]
+    try:
+        if settings.batcher is not None:
+            predictions = await settings.batcher.predict(matrix)
+        else:
+            predictions = await asyncio.to_thread(settings.predict_rows, matrix)
+    except Exception as error:  # the model failed: say so, keep serving
+        return _answer(request, 500, {"error": f"prediction failed: {type(error).__name__}: {error}"})
+    return _answer(request, 200, {"model_version": settings.model_version, "predictions": predictions})
+
+
+async def _not_found(request: HTTPRequest, exc: Exception) -> JSONResponse:
+    routes = ", ".join(f"{method} {path}" for path, method in _ROUTES.items())
+    return _answer(request, 404, {"error": f"no such path {request.url.path!r}; this service has {routes}"})
+
+
+async def _wrong_method(request: HTTPRequest, exc: Exception) -> JSONResponse:
+    methods = sorted(m for m in (getattr(exc, "headers", None) or {}).get("Allow", "").replace(" ", "").split(",") if m)
+    allow = ", ".join(methods)  # sorted: Starlette lists a set, in no fixed order
+    use = " or ".join(m for m in methods if m != "HEAD") or "another method"
+    error = f"method {request.method} is not allowed on {request.url.path}; use {use}"
+    return _answer(request, 405, {"error": error}, headers={"Allow": allow} if allow else None)
+
+
+async def _invalid(request: HTTPRequest, exc: Exception) -> JSONResponse:
+    """FastAPI's own validation errors (a route a practitioner adds with typed parameters), in the same words."""
+    errors = [{**e, "loc": tuple(e.get("loc", ()))[1:]} for e in getattr(exc, "errors", lambda: [])()]  # drop "body"
+    return _answer(request, 422, {"error": _validation_message(errors, request.app.state.settings.features)})
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    batcher = app.state.settings.batcher
+    if batcher is not None:
+        batcher.start()
+    try:
+        yield
+    finally:
+        if batcher is not None:
+            await batcher.stop()
+
+
+def create_app(
+    model: Any,
+    features: Sequence[str] | None,
+    *,
+    model_version: str,
+    runtime: str = "sklearn",
+    max_body_bytes: int = MAX_BODY_BYTES,
+    max_rows: int = MAX_ROWS,
+    micro_batch: int = 1,
+    max_wait_ms: float = 2.0,
+) -> FastAPI:
+    """The prediction service as a FastAPI app, to run with uvicorn (or gunicorn's uvicorn workers).
+
+    :func:`serve_model` runs this app in a child process; call it yourself to serve a model your way
+    (``uvicorn.run(create_app(model, names, model_version="v3"), host="127.0.0.1", port=8000)``). The
+    contract, error statuses and micro-batching are described in the module docstring. With
+    ``micro_batch > 1`` the batcher starts in the app's lifespan, so serve it with lifespan events on
+    (uvicorn's default).
+
+    Parameters
+    ----------
+    model : fitted estimator
+        Anything with ``predict`` (and ``predict_proba``, used when present): a scikit-learn estimator or
+        a :class:`mlsys_course.runtimes.OnnxModel`. A model fitted on a DataFrame gets one per model call.
+    features : sequence of str or None
+        The fields each row must have, in the model's input order; None takes the model's
+        ``feature_names_in_`` (fitted on a DataFrame), which it must equal if given.
+    model_version : str
+        Sent in every answer (``model_version`` and the ``X-Model-Version`` header) and by ``/health``.
+    runtime : {"sklearn", "onnx"}, default "sklearn"
+        What ``/health`` reports as the runtime: "onnx" exactly when ``model`` is an ``OnnxModel``.
+    max_body_bytes : int, default ``MAX_BODY_BYTES``
+        Larger request bodies get 413.
+    max_rows : int, default ``MAX_ROWS``
+        Requests with more rows get 413.
+    micro_batch : int, default 1
+        Most rows gathered from concurrent requests into one model call; 1 turns micro-batching off
+        (each request calls the model on its own, in a worker thread).
+    max_wait_ms : float, default 2.0
+        Longest wait, after a batch's first request, for more requests to fill it (0: only those
+        already queued).
+
+    Returns
+    -------
+    fastapi.FastAPI
+        The app: ``GET /health``, ``POST /predict``, ``GET /openapi.json``.
+
+    Book: Chapter 7, "Batch Prediction Versus Online Prediction".
+
+    Example
+    -------
+    >>> from sklearn.linear_model import LinearRegression
+    >>> model = LinearRegression().fit([[0.0], [1.0], [2.0]], [1.0, 3.0, 5.0])
+    >>> app = create_app(model, ["x"], model_version="line-1", micro_batch=8)
+    >>> sorted(route.path for route in app.routes if route.path in ("/health", "/predict"))
+    ['/health', '/predict']
+    """
+    _check_model(model)
+    names = _check_features(model, features, "features")
+    version = _check_version(model_version)
+    runtime = check_choice("runtime", runtime, RUNTIMES)
+    if (runtime == "onnx") != isinstance(model, OnnxModel):
+        raise ValueError(f"runtime must be 'onnx' exactly when model is an OnnxModel; got runtime={runtime!r} "
+                         f"for a {type(model).__name__}")  # fmt: skip
+    max_body_bytes, max_rows, micro_batch, max_wait_ms = _check_settings(
+        max_body_bytes, max_rows, micro_batch, max_wait_ms
+    )
+    predict_rows = _predictor(model, names)
+    request_model = _request_model(names)
+    health = {"status": "ok", "model_version": version, "features": list(names), "runtime": runtime,
+              "micro_batch": micro_batch, "max_wait_ms": max_wait_ms}  # fmt: skip
+    app = FastAPI(
+        title="mlsys-course prediction service", version=version, lifespan=_lifespan,
+        docs_url=None, redoc_url=None, redirect_slashes=False,
+    )  # fmt: skip
+    app.state.settings = _Settings(
+        features=names, model_version=version, health=health, request_model=request_model, predict_rows=predict_rows,
+        batcher=_Batcher(predict_rows, micro_batch, max_wait_ms) if micro_batch > 1 else None,
+        max_body_bytes=max_body_bytes, max_rows=max_rows,
+    )  # fmt: skip
+    schema = request_model.model_json_schema()
+    schema["properties"]["rows"]["items"] = schema.pop("$defs")["Row"]  # one self-contained schema for /openapi.json
+    app.add_api_route("/health", _health, methods=["GET"], response_class=JSONResponse)
+    body = {"content": {"application/json": {"schema": schema}}, "required": True}
+    app.add_api_route("/predict", _predict, methods=["POST"], response_class=JSONResponse,
+                      openapi_extra={"requestBody": body})  # fmt: skip
+    app.add_exception_handler(404, _not_found)
+    app.add_exception_handler(405, _wrong_method)
+    app.add_exception_handler(RequestValidationError, _invalid)
+    return app
+
+
+# --- the child process ------------------------------------------------------------------------------------
+
+
+def _load_model(path: str | os.PathLike, runtime: str, trusted: Sequence[str]) -> Any:
+    """Load the model the parent saved: a skops file, allowing only the listed types beyond skops' own.
+
+    Raises skops' ``UntrustedTypesFoundException`` if the file holds any other type."""
+    if runtime == "onnx":
+        return OnnxModel(Path(path).read_bytes(), intra_op_threads=1)  # one row per call: more threads only spin
+    return skops.io.load(path, trusted=list(trusted))
+
+
+def _serve_main(model_path: str, spec_path: str, port_file: str, port: int) -> None:
+    spec = json.loads(Path(spec_path).read_text())
+    model = _load_model(model_path, spec["runtime"], spec["trusted"])
+    app = create_app(
+        model, spec["features"], model_version=spec["model_version"], runtime=spec["runtime"],
+        max_body_bytes=spec["max_body_bytes"], max_rows=spec["max_rows"], micro_batch=spec["micro_batch"],
+        max_wait_ms=spec["max_wait_ms"],
+    )  # fmt: skip
+    # IPPROTO_TCP spelled out: asyncio turns Nagle's algorithm off (TCP_NODELAY) only on sockets that say so,
+    # and without it each small answer waits for the client's delayed ACK (40 ms).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind(("127.0.0.1", port))  # loopback only
+    config = uvicorn.Config(app, log_level="warning", access_log=False, server_header=False, lifespan="on",
+                            timeout_graceful_shutdown=2)  # fmt: skip
+    sock.listen(config.backlog)
+    tmp = port_file + ".tmp"
+    Path(tmp).write_text(str(sock.getsockname()[1]))
+    os.replace(tmp, port_file)  # atomic: the parent never reads half a number
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m mlsys_course.serving", description="Serve a saved model.")
+    parser.add_argument("--model", required=True, help="the model: a skops file, or ONNX bytes")
+    parser.add_argument("--spec", required=True, help="JSON: features, version, runtime, limits, trusted types")
+    parser.add_argument("--port-file", required=True, help="where to write the bound port")
+    parser.add_argument("--port", type=int, default=0, help="0 lets the operating system choose")
+    parser.add_argument("--parent-pid", type=int, default=None)
+    args = parser.parse_args(argv)
+    exit_with_parent(args.parent_pid)
+    _serve_main(args.model, args.spec, args.port_file, args.port)
+
+
+# --- the parent side --------------------------------------------------------------------------------------
+
+# Loopback traffic never goes through a proxy: an http_proxy meant for the internet must not see (or
+# break) requests to a service on this machine. Other hosts get the environment's proxy settings.
+_DIRECT = build_opener(ProxyHandler({}))
+
+
+def _opener(url: str) -> OpenerDirector:
+    host = urlsplit(url).hostname or ""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    return _DIRECT if loopback else build_opener()
+
+
+def _wait_until_serving(proc: Any, port_file: Path, deadline: float) -> int:
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the service process exited with code {proc.returncode}:\n{log_tail(proc)}")
+        if time.monotonic() > deadline:
+            raise TimeoutError("the service did not answer GET /health in time")
+        if port_file.exists():
+            port = int(port_file.read_text())
+            try:
+                with _DIRECT.open(f"http://127.0.0.1:{port}/health", timeout=1.0) as response:
+                    if response.status == 200:
+                        return port
+            except (OSError, HTTPException):
+                pass
+        time.sleep(0.02)
+
+
+def _save_model(model: Any, runtime: str, names: Sequence[str], folder: Path) -> tuple[Path, list[str]]:
+    """Write the model for the child; return its path and the types the child may trust (never a pickle)."""
+    if runtime == "onnx":
+        sample = np.zeros((1, len(names)), dtype=np.float32)
+        X_sample = pd.DataFrame(sample, columns=list(names)) if hasattr(model, "feature_names_in_") else sample
+        path = folder / "model.onnx"
+        path.write_bytes(to_onnx(model, X_sample))
+        return path, []
+    path = folder / "model.skops"
+    try:
+        skops.io.dump(model, path)
+    except Exception as error:  # skops refuses what it cannot save as data (a lambda, an open file, ...)
+        raise TypeError(f"model must be saveable with skops, to reach the service process; got {type(model).__name__}: "
+                        f"{type(error).__name__}: {error}") from None  # fmt: skip
+    # The types in the file we have just written ourselves: the child trusts these and refuses any other.
+    trusted = list(skops.io.get_untrusted_types(file=path))
+    local = [name for name in trusted if name.startswith("__main__.") or "<" in name]
+    if local:  # the child could not import them: say so now rather than from its traceback
+        raise TypeError(f"model must be made of classes and functions importable from a module; got {', '.join(local)} "
+                        "(defined in a notebook or script, or a lambda: move it into a module)")  # fmt: skip
+    return path, trusted
+
+
+@contextlib.contextmanager
+def serve_model(
+    model: Any,
+    *,
+    feature_names: Sequence[str] | None = None,
+    model_version: str | None = None,
+    runtime: str = "sklearn",
+    port: int = 0,
+    timeout: float = 30.0,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    max_rows: int = MAX_ROWS,
+    micro_batch: int = 1,
+    max_wait_ms: float = 2.0,
+) -> Iterator[ServiceHandle]:
+    """Serve a fitted model over HTTP on 127.0.0.1 with FastAPI and uvicorn, in a separate process.
+
+    The model is saved with skops (never pickled; with ``runtime="onnx"``, exported to ONNX) into a
+    private temporary directory; ``python -m mlsys_course.serving`` loads it, trusting only the types
+    this process found in the file it wrote, and serves :func:`create_app` on 127.0.0.1 (see the module
+    docstring for the contract). The context waits until ``GET /health`` answers, and on exit always
+    stops the process (terminate, then kill), also when the code inside the ``with`` raises. Requests to
+    the service from this package never go through a proxy.
+
+    Parameters
+    ----------
+    model : fitted estimator
+        A scikit-learn estimator (or anything with ``predict`` that skops can save); its classes must
+        be importable by the child process (not defined in a notebook).
+    feature_names : sequence of str, optional
+        The fields each row must have, in the model's input order. Defaults to the model's
+        ``feature_names_in_`` (when it was fitted on a DataFrame), which it must equal if given.
+    model_version : str, optional
+        Sent with every answer. Default: the model's class and a hash of its parameters and fitted
+        arrays (the same fitted model gives the same version).
+    runtime : {"sklearn", "onnx"}, default "sklearn"
+        Serve the model itself, or its ONNX export through onnxruntime
+        (:func:`mlsys_course.runtimes.to_onnx`; predictions within ``runtimes.ONNX_RTOL``/``ONNX_ATOL``).
+    port : int, default 0
+        Port to bind on 127.0.0.1; 0 lets the operating system pick a free one.
+    timeout : float, default 30.0
+        Seconds to wait for the first health check (the child imports scikit-learn, FastAPI and skops:
+        two seconds on an idle machine, several on a loaded one).
+    max_body_bytes : int, default ``MAX_BODY_BYTES``
+        Larger request bodies get 413.
+    max_rows : int, default ``MAX_ROWS``
+        Requests with more rows get 413.
+    micro_batch : int, default 1
+        Most rows gathered from concurrent requests into one model call; 1 turns micro-batching off.
+    max_wait_ms : float, default 2.0
+        Longest wait after a batch's first request for more requests to fill it.
+
+    Returns
+    -------
+    ServiceHandle
+        Yielded by the context: ``url``, ``port``, ``pid``, ``features``, ``model_version``.
+
+    Book: Chapter 7, "Batch Prediction Versus Online Prediction"; chapter 3, "Modes of Dataflow".
+
+    Example
+    -------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> model = LogisticRegression().fit([[0.0, 1.0], [1.0, 0.0], [2.0, 1.0], [3.0, 0.0]], [0, 0, 1, 1])
+    >>> with serve_model(model, feature_names=["x", "y"], model_version="demo-1", micro_batch=4) as service:
+    ...     remote = predict(service.url, [{"x": 0.0, "y": 1.0}, {"x": 3.0, "y": 0.0}])
+    ...     service.url.startswith("http://127.0.0.1:"), service.model_version
+    (True, 'demo-1')
+    >>> local = model.predict_proba([[0.0, 1.0], [3.0, 0.0]])[:, 1].tolist()
+    >>> remote == local
+    True
+    """
+    _check_model(model)
+    names = _check_features(model, feature_names)
+    version = _default_version(model) if model_version is None else _check_version(model_version)
+    runtime = check_choice("runtime", runtime, RUNTIMES)
+    port = check_int("port", port, minimum=0, maximum=65535)
+    timeout = check_real("timeout", timeout, low=0.0, low_open=True)
+    max_body_bytes, max_rows, micro_batch, max_wait_ms = _check_settings(
+        max_body_bytes, max_rows, micro_batch, max_wait_ms
+    )
+    with tempfile.TemporaryDirectory(prefix="mlsys-serving-") as tmp:
+        model_path, trusted = _save_model(model, runtime, names, Path(tmp))
+        spec = {"features": list(names), "model_version": version, "runtime": runtime, "trusted": trusted,
+                "max_body_bytes": max_body_bytes, "max_rows": max_rows, "micro_batch": micro_batch,
+                "max_wait_ms": max_wait_ms}  # fmt: skip
+        spec_path, port_file = Path(tmp) / "spec.json", Path(tmp) / "port"
+        spec_path.write_text(json.dumps(spec))
+        proc = spawn(
+            "mlsys_course.serving", "--model", str(model_path), "--spec", str(spec_path),
+            "--port-file", str(port_file), "--port", str(port),
+        )  # fmt: skip
+        try:
+            bound = _wait_until_serving(proc, port_file, time.monotonic() + timeout)
+            yield ServiceHandle(url=f"http://127.0.0.1:{bound}", port=bound, pid=proc.pid, features=names,
+                                model_version=version)  # fmt: skip
+        finally:
+            stop(proc)
+
+
+# --- clients ----------------------------------------------------------------------------------------------
+
+_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
+
+
+def _check_url(url: Any) -> str:
+    example = "such as 'http://127.0.0.1:8000'"
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise ValueError(f"url must be the service's base URL, {example}; got {show(url)}")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError as error:
+        raise ValueError(f"url must be the service's base URL, {example}; got {url!r}: {error}") from None
+    if not parts.hostname:
+        raise ValueError(f"url must be the service's base URL, {example}; got {url!r}, which names no host")
+    return url.rstrip("/")
+
+
+def _decode(raw: bytes, where: str, status: int) -> dict:
+    try:
+        answer = json.loads(raw)
+    except ValueError:
+        raise ValueError(
+            f"url must point to a JSON service; {where} answered HTTP {status} with {show(raw[:200])}"
+        ) from None
+    if not isinstance(answer, dict):
+        raise ValueError(f"url must point to a JSON service; {where} answered HTTP {status} with {show(answer)}")
+    return answer
+
+
+def send(
+    url: str,
+    path: str = "/predict",
+    *,
+    method: str = "POST",
+    body: Any = None,
+    headers: Mapping[str, str] | None = None,
+    timeout: float = 5.0,
+) -> tuple[int, dict]:
+    """Send one raw request and return the status and the JSON answer, whatever the status.
+
+    A request to a loopback address (127.0.0.0/8, ::1, localhost) never goes through a proxy, whatever
+    ``http_proxy`` and the like say; requests to other hosts follow the environment's proxy settings.
+
+    Parameters
+    ----------
+    url : str
+        The service's base URL (``ServiceHandle.url``).
+    path : str, default "/predict"
+        The path to request, starting with "/".
+    method : {"GET", "POST", "PUT", "DELETE", "PATCH"}, default "POST"
+        The HTTP method.
+    body : dict, list, str or bytes, optional
+        A dict or list is sent as JSON (numpy numbers become JSON numbers); str and bytes are sent as
+        they are (to send malformed JSON).
+    headers : dict of str to str, optional
+        Extra request headers; ``Content-Type`` is ``application/json`` unless given here.
+    timeout : float, default 5.0
+        Seconds to wait for the answer.
+
+    Returns
+    -------
+    status : int
+        The HTTP status.
+    answer : dict
+        The decoded JSON answer (``{"error": ...}`` for an error).
+
+    Raises
+    ------
+    ConnectionError
+        If nothing answers at ``url`` (the service is not running, or the host is unreachable).
+    TimeoutError
+        If no answer came within ``timeout``.
+    ValueError
+        If the answer is not a JSON object (``url`` points to something else than this service).
+
+    Book: Chapter 7, "Batch Prediction Versus Online Prediction"; chapter 3, "Modes of Dataflow".
+
+    Example
+    -------
+    >>> from sklearn.linear_model import LinearRegression
+    >>> model = LinearRegression().fit([[0.0], [1.0], [2.0]], [1.0, 3.0, 5.0])
+    >>> with serve_model(model, feature_names=["x"], model_version="line-1") as service:
+    ...     send(service.url, body='{"rows": [')
+    ...     send(service.url, body={"rows": [{"x": "one"}]})
+    ...     send(service.url, body="x=1.5", headers={"Content-Type": "text/plain"})
+    ...     send(service.url, body={"rows": [{"x": 1.5}]})
+    (400, {'error': 'body is not valid JSON: Expecting value: line 1 column 11 (char 10)'})
+    (422, {'error': "rows[0].x must be a number; got a JSON string ('one')"})
+    (415, {'error': "Content-Type must be application/json; got 'text/plain'"})
+    (200, {'model_version': 'line-1', 'predictions': [4.0]})
+    """
+    url = _check_url(url)
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise ValueError(f"path must be a str starting with '/', such as '/predict'; got {show(path)}")
+    if not isinstance(method, str) or method.upper() not in _METHODS:
+        raise ValueError(f"method must be one of {', '.join(map(repr, _METHODS))}; got {show(method)}")
+    if headers is not None and (
+        not isinstance(headers, Mapping)
+        or not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items())
+    ):
+        raise TypeError(f"headers must be a dict of str to str; got {show(headers)}")
+    if isinstance(body, (dict, list)):
+        try:
+            body = json.dumps(body, default=json_default)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"body must hold only JSON values (numbers, strings, lists, dicts); {error}") from None
+    if isinstance(body, str):
+        body = body.encode()
+    if body is not None and not isinstance(body, bytes):
+        raise TypeError(f"body must be a dict, list, str, bytes or None; got {type(body).__name__}")
+    timeout = check_real("timeout", timeout, low=0.0, low_open=True)
+    where = f"{method.upper()} {url + path}"
+    all_headers = {"Content-Type": "application/json", **(headers or {})}
+    request = Request(url + path, data=body, method=method.upper(), headers=all_headers)
+    try:
+        with _opener(url).open(request, timeout=timeout) as response:
+            return response.status, _decode(response.read(), where, response.status)
+    except HTTPError as error:
+        with error:
+            return error.code, _decode(error.read(), where, error.code)
+    except TimeoutError:
+        raise TimeoutError(f"{where} got no answer within {timeout} s") from None
+    except URLError as error:
+        if isinstance(error.reason, TimeoutError):
+            raise TimeoutError(f"{where} got no answer within {timeout} s") from None
+        raise ConnectionError(
+            f"no service answers at {url} ({error.reason}); is it running? serve_model(...) yields its url"
+        ) from None
+    except (HTTPException, ConnectionError) as error:
+        raise ConnectionError(f"{where}: the connection failed ({type(error).__name__}: {error})") from None
+
+
+def _as_records(rows: Any) -> list[dict]:
+    """The rows as a non-empty list of dicts."""
+    if isinstance(rows, pd.DataFrame):
+        if len(rows) == 0:
+            raise ValueError("rows must have at least one row; got an empty DataFrame")
+        return rows.to_dict(orient="records")
+    if isinstance(rows, pd.Series):  # one row, e.g. df.iloc[0]
+        return [rows.to_dict()]
+    if isinstance(rows, Mapping):
+        return [dict(rows)]
+    if isinstance(rows, (list, tuple)) and rows and all(isinstance(r, Mapping) for r in rows):
+        return [dict(r) for r in rows]
+    if isinstance(rows, (list, tuple)) and not rows:
+        raise ValueError("rows must have at least one row; got an empty list")
+    raise TypeError(
+        f"rows must be a DataFrame, a Series or dict (one row) or a non-empty list of dicts; got {show(rows)}"
+    )
+
+
+def predict(url: str, rows: Any, *, timeout: float = 5.0) -> list:
+    """Get predictions from the service for one or more rows.
+
+    Parameters
+    ----------
+    url : str
+        The service's base URL (``ServiceHandle.url``).
+    rows : pandas.DataFrame, pandas.Series, dict or list of dict
+        The rows, each with every feature of the model (numbers; numpy scalars are fine). A Series
+        or a dict is one row.
+    timeout : float, default 5.0
+        Seconds to wait for the answer.
+
+    Returns
+    -------
+    list
+        One prediction per row (a float for a binary classifier or a regressor).
+
+    Raises
+    ------
+    ServiceError
+        If the service answers with an error status (its message says why).
+
+    Book: Chapter 7, "Batch Prediction Versus Online Prediction"; chapter 3, "Modes of Dataflow".
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> X = pd.DataFrame({"amount": [5.0, 10.0, 900.0, 1200.0], "foreign": [0, 0, 1, 1]})
+    >>> model = DecisionTreeClassifier(random_state=0).fit(X, [0, 0, 1, 1])
+    >>> with serve_model(model) as service:  # feature names from the DataFrame
+    ...     predict(service.url, X)
+    ...     predict(service.url, {"amount": 700.0, "foreign": 1})
+    [0.0, 0.0, 1.0, 1.0]
+    [1.0]
+    """
+    status, answer = send(url, "/predict", body={"rows": _as_records(rows)}, timeout=timeout)
+    if status != 200:
+        raise ServiceError(status, answer.get("error", str(answer)))
+    if not isinstance(answer.get("predictions"), list):
+        raise ValueError(f"url must point to a prediction service; POST {url}/predict answered {show(answer)}")
+    return answer["predictions"]
+
+
+def request_latencies(
+    url: str, rows: Any, *, n_requests: int = 200, batch_size: int = 1, warmup: int = 5, timeout: float = 5.0
+) -> np.ndarray:
+    """Send requests one after another and time each, from sending to a decoded answer.
+
+    Request ``i`` carries ``batch_size`` consecutive rows, cycling through ``rows``. Each request
+    opens a new connection (as :func:`predict` does), so the time includes connection set-up.
+
+    Parameters
+    ----------
+    url : str
+        The service's base URL.
+    rows : pandas.DataFrame or list of dict
+        The rows to send, at least one.
+    n_requests : int, default 200
+        Timed requests, in [1, 1_000_000].
+    batch_size : int, default 1
+        Rows per request, in [1, 100_000] (the service refuses more than its ``max_rows``).
+    warmup : int, default 5
+        Untimed requests sent first, in [0, 1_000_000].
+    timeout : float, default 5.0
+        Seconds to wait for each answer.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n_requests,)
+        Latency of each request in milliseconds; summarise with
+        :func:`mlsys_course.latency.percentiles`.
+
+    Book: Chapter 7, "Batch Prediction Versus Online Prediction"; chapter 1 for latency.
+
+    Example
+    -------
+    >>> from sklearn.linear_model import LinearRegression
+    >>> model = LinearRegression().fit([[0.0], [1.0], [2.0]], [1.0, 3.0, 5.0])
+    >>> with serve_model(model, feature_names=["x"]) as service:
+    ...     ms = request_latencies(service.url, [{"x": 1.0}, {"x": 2.0}], n_requests=20, batch_size=2)
+    >>> ms.shape, bool((ms > 0).all())
+    ((20,), True)
+    """
+    records = _as_records(rows)
+    n_requests = check_int("n_requests", n_requests, minimum=1, maximum=1_000_000)
+    batch_size = check_int("batch_size", batch_size, minimum=1, maximum=100_000)
+    warmup = check_int("warmup", warmup, minimum=0, maximum=1_000_000)
+    clock = time.perf_counter_ns
+    out = np.empty(n_requests, dtype=np.int64)
+    for i in range(-warmup, n_requests):
+        start = (i * batch_size) % len(records)
+        batch = [records[(start + j) % len(records)] for j in range(batch_size)]
+        t0 = clock()
+        predict(url, batch, timeout=timeout)
+        if i >= 0:
+            out[i] = clock() - t0
+    return out / 1e6
+
+
+if __name__ == "__main__":
+    main()
