@@ -32,7 +32,7 @@ from mlsys_course._validation import show
 __all__ = ["Verdict", "check", "evaluate", "exercise", "is_number"]
 
 _CHECKS: dict[str, Callable[..., tuple[bool, str]]] = {}
-_ID = re.compile(r"(\d+)([ab]?)\.(\d+)")
+_ID = re.compile(r"(\d+)([a-c]?)\.(\d+)")
 
 
 @dataclass(frozen=True)
