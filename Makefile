@@ -47,6 +47,10 @@ bench: $(STAMP)
 	$(BIN)/python tools/bench_labeling.py
 	$(BIN)/python tools/bench_features.py
 	$(BIN)/python tools/bench_leakage.py
+	$(BIN)/python tools/bench_serving.py
+	$(BIN)/python tools/bench_loadtest.py
+	$(BIN)/python tools/bench_runtimes.py
+	$(BIN)/python tools/bench_batch.py
 
 lock: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^mlsys-course' > constraints.txt

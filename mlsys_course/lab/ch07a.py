@@ -5,19 +5,32 @@ The recipes are in :mod:`mlsys_course.skew` (the train-serving skew report), :mo
 :mod:`mlsys_course.features` (the stateless feature function). This module holds what only the chapter
 needs: how many nightly batch predictions go unused and how stale the used ones are, the features of the
 three prediction modes (batch prediction, online with batch features, online with streaming features), the
-offline feature path and a replay of events through a per-request feature function, and exercise 7a.1.
+offline feature path and a replay of events through a per-request feature function, and exercise 7a.1;
+for batch scoring that grows (:mod:`mlsys_course.batch_prediction`), the case study written as day partitions,
+the read-everything arm, peak memory of a scoring run measured in a fresh process, the per-user daily feature
+job (one pandas function, run on the whole frame or per partition), and exercise 7a.2.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import tempfile
 import time
+import tracemalloc
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
+import dask
+import dask.dataframe as dd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-from mlsys_course._validation import check_duration, check_frame, check_int, duration_label, show
+from mlsys_course._validation import check_choice, check_duration, check_frame, check_int, duration_label, show
+from mlsys_course.batch_prediction import predict_parquet
 from mlsys_course.datasets import make_transactions
 from mlsys_course.exercises import exercise
 from mlsys_course.features import transaction_features
@@ -25,13 +38,20 @@ from mlsys_course.skew import skew_report
 from mlsys_course.streaming import WindowCounter, stale_batch_feature, window_count_batch
 
 __all__ = [
+    "BATCH_HOWS",
     "LABEL_COLUMNS",
+    "RAW_COLUMNS",
     "batch_prediction_usage",
     "card_history_features",
+    "daily_user_features",
     "offline_features",
+    "predict_all_at_once",
     "prediction_mode_features",
+    "scoring_memory",
     "seconds_per_update",
     "serve",
+    "user_totals",
+    "write_day_partitions",
 ]
 
 #: Columns of the transactions frame a service never sees at request time (they arrive weeks later).
@@ -251,3 +271,162 @@ def _card_features_online(answer: Any, *, seeds: Sequence[int] = (7001, 7002)) -
         total += report.n_rows
     return True, (f"zero mismatches on {total:,} payments of {len(seeds)} fresh worlds (first payments, same-second "
                   f"payments, a payment exactly 10 minutes after another): your online features equal the offline ones.")
+
+
+# --- Batch scoring that grows: chunks on one machine, or Dask (decision 3) and exercise 7a.2 ----------
+#: The raw columns the case-study model reads (its pipeline computes ``transaction_features`` from them).
+RAW_COLUMNS = ["timestamp", "amount", "merchant_category", "device", "is_foreign", "user_age", "account_age_days"]
+
+#: The two arms of the memory experiment: the chunked recipe, or read everything then score.
+BATCH_HOWS = ("chunks", "all at once")
+
+_MIB = 2**20
+
+
+def write_day_partitions(transactions: pd.DataFrame, root: str | os.PathLike, *, rows_per_group: int = 4_096) -> list[str]:
+    """Write transactions as a hive-partitioned Parquet dataset, one directory per day (``day=2024-01-01``).
+
+    The labels (``is_fraud``, ``label_known_at``) are left out: a scoring job runs before they exist. Row
+    groups hold at most ``rows_per_group`` rows. Returns the day directories, in order.
+    """
+    transactions = check_frame("transactions", transactions, columns=["timestamp", "transaction_id"])
+    rows_per_group = check_int("rows_per_group", rows_per_group, minimum=1)
+    frame = transactions.drop(columns=list(LABEL_COLUMNS), errors="ignore")
+    frame = frame.assign(day=frame["timestamp"].dt.strftime("%Y-%m-%d"))
+    pq.write_to_dataset(pa.Table.from_pandas(frame, preserve_index=False), os.fspath(root), partition_cols=["day"],
+                        basename_template="part-{i}.parquet", row_group_size=rows_per_group,
+                        existing_data_behavior="error")
+    return [os.path.join(os.fspath(root), f"day={day}") for day in sorted(frame["day"].unique())]
+
+
+def predict_all_at_once(model: Any, source: str | os.PathLike, destination: str | os.PathLike, *,
+                        keep: Sequence[str] = ("transaction_id",)) -> dict[str, int]:
+    """The other arm: read the whole dataset into one frame, score it, write it (what fails as data grows)."""
+    frame = pq.read_table(os.fspath(source), columns=[*keep, *model.feature_names_in_]).to_pandas()
+    scored = frame[list(keep)].assign(prediction=model.predict_proba(frame[list(model.feature_names_in_)])[:, 1])
+    scored.to_parquet(os.fspath(destination), index=False)
+    return {"rows": len(frame)}
+
+
+def _measure(model: Any, sources: list[str], hows: list[str], batch_rows: int) -> list[dict]:
+    """In a fresh process: score each source with each arm in turn and record Arrow's and numpy's peak memory."""
+    pool = pa.default_memory_pool()
+    tracemalloc.start()
+    rows = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for how in hows:
+                for k, source in enumerate(sources):
+                    tracemalloc.reset_peak()
+                    destination = os.path.join(tmp, f"scored-{len(rows)}.parquet")
+                    if how == "chunks":
+                        n = predict_parquet(model, source, destination, keep=["transaction_id"], batch_rows=batch_rows)["rows"]
+                    else:
+                        n = predict_all_at_once(model, source, destination)["rows"]
+                    rows.append({"how": how, "rows": n, "arrow_mib": pool.max_memory() / _MIB,
+                                 "numpy_mib": tracemalloc.get_traced_memory()[1] / _MIB})
+    finally:
+        tracemalloc.stop()
+    return rows
+
+
+def scoring_memory(model: Any, sources: Sequence[str | os.PathLike], *, hows: Sequence[str] = BATCH_HOWS,
+                   batch_rows: int = 4_096) -> pd.DataFrame:
+    """Peak memory of scoring each source with each arm, measured in one fresh process.
+
+    A fresh process (multiprocessing ``spawn``) runs the arms in the order given, each on the sources in the
+    order given (list them by growing need: the light arm first, the smallest source first). After each run
+    it records Arrow's high-water mark so far (``arrow_mib``: it can only rise, so a run that needs no more
+    than an earlier one shows the earlier mark, and a flat column means no run needed more than the first),
+    and the peak of numpy and Python allocations during that run (``numpy_mib``, from ``tracemalloc``, reset
+    before each run). ``peak_mib`` is their sum. A fresh process is needed because a process's Arrow
+    high-water mark cannot be reset.
+    """
+    sources = [os.fspath(s) for s in sources]
+    if not sources:
+        raise ValueError("sources must name at least one Parquet dataset; got []")
+    hows = [check_choice("hows", h, BATCH_HOWS) for h in hows]
+    batch_rows = check_int("batch_rows", batch_rows, minimum=1)
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as process:
+        table = pd.DataFrame(process.submit(_measure, model, sources, hows, batch_rows).result())
+    return table.assign(peak_mib=table["arrow_mib"] + table["numpy_mib"])
+
+
+def daily_user_features(transactions: pd.DataFrame) -> pd.DataFrame:
+    """Per user and day: payments, total and largest amount, share at night and share from abroad.
+
+    A plain pandas function, written once: run it on the whole frame, or per partition of a dataset
+    partitioned by day (no user-day straddles two partitions, so the per-partition results are the answer).
+    Night and abroad come from the row-wise :func:`mlsys_course.features.transaction_features`.
+    """
+    features = transaction_features(transactions)
+    per_row = pd.DataFrame({"user_id": transactions["user_id"], "day": transactions["timestamp"].dt.floor("D"),
+                            "amount": transactions["amount"], "night": features["is_night"],
+                            "foreign": features["is_foreign"]})
+    daily = per_row.groupby(["user_id", "day"], sort=True).agg(
+        payments=("amount", "size"), total_amount=("amount", "sum"), max_amount=("amount", "max"),
+        night_share=("night", "mean"), foreign_share=("foreign", "mean"))
+    return daily.reset_index()
+
+
+def user_totals(transactions: pd.DataFrame) -> pd.DataFrame:
+    """Per user over the whole period: payments, mean and median amount, share from abroad (exercise 7a.2's target)."""
+    totals = transactions.groupby("user_id", sort=True).agg(
+        payments=("amount", "size"), mean_amount=("amount", "mean"), median_amount=("amount", "median"),
+        foreign_share=("is_foreign", "mean"))
+    return totals.reset_index()
+
+
+# --- exercise 7a.2 --------------------------------------------------------------------------------------------
+def _user_case(seed: int, n_days: int, tmp: str) -> tuple[pd.DataFrame, str]:
+    world = make_transactions(4_000, start="2024-03-01", end=f"2024-03-{1 + n_days:02d}", n_users=150, random_state=seed)
+    write_day_partitions(world, os.path.join(tmp, "days"))
+    return world, os.path.join(tmp, "days")
+
+
+def _as_table(result: Any) -> pd.DataFrame:
+    frame = result.reset_index() if "user_id" not in result.columns and result.index.name == "user_id" else result
+    return frame.sort_values("user_id").reset_index(drop=True)
+
+
+@exercise("7a.2")
+def _user_totals_job(answer: Any, *, seeds: Sequence[int] = (7201, 7202)) -> tuple[bool, str]:
+    if not callable(answer):
+        return False, f"the answer must be a function job(days) -> dask DataFrame; got {type(answer).__name__}."
+    expected_columns = ["user_id", "payments", "mean_amount", "median_amount", "foreign_share"]
+    for seed, n_days in zip(seeds, (6, 9)):  # fresh worlds, split into another number of day partitions each time
+        with tempfile.TemporaryDirectory() as tmp:
+            world, root = _user_case(seed, n_days, tmp)
+            reference = user_totals(world)
+            days = dd.read_parquet(root)
+            try:
+                result = answer(days)
+            except Exception as error:  # a learner's function may fail in any way: report it as a verdict
+                return False, f"your job raised {type(error).__name__}: {error}"
+            if not isinstance(result, dd.DataFrame):
+                return False, (f"your job returned a {type(result).__name__}, not a lazy dask DataFrame: a job that "
+                               "computes inside pulls every row into one process.")
+            try:
+                with dask.config.set(scheduler="sync"):
+                    got = result.compute()
+            except Exception as error:
+                return False, f"computing your job raised {type(error).__name__}: {error}"
+        if not isinstance(got, pd.DataFrame):
+            return False, f"your job must give a DataFrame with columns {expected_columns}; got {type(got).__name__}."
+        got = _as_table(got)
+        missing = [c for c in expected_columns if c not in got.columns]
+        if missing:
+            return False, f"your result lacks the column(s) {missing}; expected {expected_columns}."
+        repeated = got["user_id"].duplicated()
+        if repeated.any():
+            user = int(got.loc[repeated, "user_id"].iloc[0])
+            n = int((got["user_id"] == user).sum())
+            return False, (f"user {user} has {n} rows in your result: each partition was aggregated on its own, but "
+                           f"a user's payments span partitions (days). Bring each user's rows together first.")
+        if len(got) != len(reference) or not np.array_equal(got["user_id"].to_numpy(), reference["user_id"].to_numpy()):
+            return False, f"your result has {len(got)} users; the {n_days}-day fresh case has {len(reference)}."
+        for column in expected_columns[1:]:
+            if not np.allclose(got[column].to_numpy(float), reference[column].to_numpy(float), rtol=1e-9, atol=1e-12):
+                return False, f"{column} differs from pandas on the whole frame (seed {seed}, {n_days} day partitions)."
+    return True, (f"your job equals pandas on the whole frame on {len(seeds)} fresh worlds (6 and 9 day partitions), "
+                  "and stays lazy until computed.")
