@@ -3,7 +3,8 @@
 The recipes are in :mod:`mlsys_course.compression` (quantization, pruning, low-rank factorization,
 distillation, the size measure) and :mod:`mlsys_course.runtimes` (ONNX). This part holds what only the
 chapter needs: fitting the reference models and every compressed arm on each time fold, scoring them
-(PR-AUC, size, agreement with the reference's alerts), the size/fidelity/latency figure, and exercise 7c.1's check.
+(PR-AUC, size, agreement with the reference's alerts), the figures of the two decisions (weight-level
+compression; distillation), and the checks of exercises 7c.1 and 7c.2.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import FuncFormatter, NullFormatter
 from sklearn.base import clone
+from sklearn.ensemble import ExtraTreesClassifier
 from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import average_precision_score
 from sklearn.neural_network import MLPClassifier
@@ -33,10 +36,18 @@ from mlsys_course.compression import (
 from mlsys_course.datasets import make_transactions
 from mlsys_course.exercises import exercise
 from mlsys_course.features import transaction_features
+from mlsys_course.leakage import time_split
 from mlsys_course.plotting import COLORS
 
-__all__ = ["alert_overlap", "compression_scores", "compression_summary", "exercise_network", "plot_compression_frontier",
+__all__ = ["EXERCISE_BUDGET_BYTES", "EXERCISE_PR_AUC_SHARE", "EXERCISE_WORLDS", "alert_overlap", "compression_scores",
+           "compression_summary", "exercise_network", "exercise_teacher", "plot_compression_frontier", "plot_distillation",
            "shipped_model"]
+
+#: Exercise 7c.2: the distilled model's size budget (bytes by ``model_nbytes``), the share of the ensemble's
+#: PR-AUC it must keep (pooled over the worlds), and the fresh world seeds the check fits on.
+EXERCISE_BUDGET_BYTES = 1_000
+EXERCISE_PR_AUC_SHARE = 0.5
+EXERCISE_WORLDS = (2028, 2029)
 
 
 def shipped_model(model: Any) -> Any:
@@ -143,43 +154,73 @@ def compression_summary(scores: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def plot_compression_frontier(summary: pd.DataFrame, latency_ms: Mapping[str, float]) -> Any:
-    """Three panels against size or latency (log): the PR-AUC change from each arm's reference (mean and sd of the
-    paired differences over the folds), the share of the reference's alerts kept (with the frontier), and the
-    PR-AUC change against one-row latency.
+def _log_axis(ax: Any, ticks: Sequence[float]) -> None:
+    """A log x axis labelled with plain numbers at ``ticks`` (inside the data range) and room for the labels."""
+    ax.set_xscale("log")
+    low, high = ax.get_xlim()
+    ax.set_xticks([t for t in ticks if low <= t <= high])
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlim(low, high * (high / low) ** 0.15)
 
-    Arms are grouped by name: "int", "pruned", "rank" (one curve each, from the float32 network), the references
-    and the students (every other name). In scikit-learn the network's compressed arms predict with dequantized,
-    dense weights, so the latency panel shows one point for them: the float32 network's.
+
+def plot_compression_frontier(summary: pd.DataFrame) -> Any:
+    """Two panels against model size (log): the PR-AUC change from the reference (mean and sd of the paired
+    differences over the folds), and the share of the reference's top-1% alerts kept, with the frontier.
+
+    Arms are grouped by name: "int", "pruned", "rank" (one curve each); every other arm is drawn as a single
+    point (the reference network).
     """
     families = {"int": ("quantized: int8, int4, int2", COLORS["good"]), "pruned": ("pruned: 50%, 80%, 90%", COLORS["bad"]),
                 "rank": ("low rank: 8, 4, 2", COLORS["other"])}
-    fig, (acc, fid, lat) = plt.subplots(1, 3, figsize=(13.5, 4.2))
+    fig, (acc, fid) = plt.subplots(1, 2, figsize=(10, 4.2))
     for key, (label, colour) in families.items():
         part = summary[[key in arm for arm in summary.index]].sort_values("kB")
-        acc.errorbar(part["kB"], part["vs_reference"], yerr=part["diff_sd"], fmt="o-", color=colour, capsize=3,
-                     alpha=0.85, label=label)
-        fid.plot(part["kB"], part["overlap"], "o-", color=colour, alpha=0.85, label=label)
+        if len(part):
+            acc.errorbar(part["kB"], part["vs_reference"], yerr=part["diff_sd"], fmt="o-", color=colour, capsize=3,
+                         alpha=0.85, label=label)
+            fid.plot(part["kB"], part["overlap"], "o-", color=colour, alpha=0.85, label=label)
     singles = summary[[not any(key in arm for key in families) for arm in summary.index]]
     for arm, row in singles.iterrows():
-        colour = COLORS["neutral"] if "MLP" in arm else COLORS["accent"] if "teacher" in arm else COLORS["muted"]
         marker = "D" if row["is_reference"] else "s"
-        for ax, x, y, err in ((acc, row["kB"], row["vs_reference"], row["diff_sd"]), (fid, row["kB"], row["overlap"], None),
-                              (lat, latency_ms[arm], row["vs_reference"], row["diff_sd"])):
-            ax.errorbar(x, y, yerr=err, fmt=marker, color=colour, capsize=3)
-            text = f"{arm} (and its compressions)" if ax is lat and "MLP" in arm else arm
-            ax.annotate(text, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=7)
+        for ax, y, err in ((acc, row["vs_reference"], row["diff_sd"]), (fid, row["overlap"], None)):
+            ax.errorbar(row["kB"], y, yerr=err, fmt=marker, color=COLORS["neutral"], capsize=3)
+            ax.annotate(arm, (row["kB"], y), textcoords="offset points", xytext=(5, 4), fontsize=7)
     front = summary[summary["frontier"]].sort_values("kB")
-    fid.step(front["kB"], front["overlap"], where="post", color=COLORS["accent"], lw=1, ls="--", label="frontier")
-    for ax in (acc, lat):
-        ax.axhline(0, color=COLORS["muted"], lw=1)
-    acc.set(xscale="log", xlabel="model size, kB (model_nbytes, log)", title="Size against accuracy",
-            ylabel="PR-AUC minus the reference's, mean ± sd\n(network arms: float32 MLP; students: teacher)")
-    acc.legend(loc="lower right", fontsize=7)
-    fid.set(xscale="log", xlabel="model size, kB (model_nbytes, log)", ylim=(-0.05, 1.05),
+    if len(front):
+        fid.step(front["kB"], front["overlap"], where="post", color=COLORS["accent"], lw=1, ls="--", label="frontier")
+    acc.axhline(0, color=COLORS["muted"], lw=1)
+    acc.set(xlabel="model size, kB (model_nbytes, log)", title="Size against accuracy",
+            ylabel="PR-AUC minus the reference's, mean ± sd")
+    fid.set(xlabel="model size, kB (model_nbytes, log)", ylim=(-0.05, 1.05),
             ylabel="share of the reference's top-1% alerts kept", title="Size against fidelity")
-    fid.legend(loc="upper left", fontsize=7)
-    lat.set(xscale="log", xlabel="one-row predict_proba p50, ms (scikit-learn, log)", title="Latency against accuracy")
+    for ax in (acc, fid):
+        _log_axis(ax, (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100))
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="lower right" if ax is acc else "upper left", fontsize=7)
+    return fig
+
+
+def plot_distillation(scores: pd.DataFrame, latency_ms: Mapping[str, float]) -> Any:
+    """Two panels for the distillation arms: PR-AUC (every fold, and the mean) against model size (log), and
+    against one-row latency (log); the teacher's mean PR-AUC as a line. The PR-AUC of each fold is drawn, not
+    an error bar: with three folds a reader should see all three."""
+    fig, (size, lat) = plt.subplots(1, 2, figsize=(10, 4.0), sharey=True)
+    teacher = scores[scores["is_reference"]]
+    for arm, part in scores.groupby("arm", sort=False):
+        colour = (COLORS["neutral"] if part["is_reference"].all() else COLORS["good"] if "soft" in arm
+                  else COLORS["bad"] if "hard" in arm else COLORS["muted"])
+        for ax, x in ((size, part["nbytes"].mean() / 1e3), (lat, latency_ms[arm])):
+            ax.plot(np.full(len(part), x), part["pr_auc"], "o", color=colour, alpha=0.4, ms=4)
+            ax.plot(x, part["pr_auc"].mean(), "D", color=colour, ms=7)
+            ax.annotate(arm, (x, part["pr_auc"].mean()), textcoords="offset points", xytext=(6, 4), fontsize=7)
+    for ax in (size, lat):
+        ax.axhline(teacher["pr_auc"].mean(), color=COLORS["neutral"], lw=1, ls="--")
+    size.set(xlabel="model size, kB (model_nbytes, log)", ylabel="PR-AUC (dots: time blocks; diamond: mean)",
+             title="Size against accuracy")
+    lat.set(xlabel="one-row predict_proba p50, ms (scikit-learn, log)", title="Latency against accuracy")
+    _log_axis(size, (0.001, 0.01, 0.1, 1, 10, 100, 1000))
+    _log_axis(lat, (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50))
     return fig
 
 
@@ -221,3 +262,72 @@ def _compress_network(answer: Any, *, world_seed: int = 2027) -> tuple[bool, str
         sizes.append(size)
     return True, (f"{max(sizes):,} bytes (the float32 network: {3 * budget:,.0f}), and at least {min(overlaps):.0%} of "
                   f"the network's top-1% alerts on every block of a fresh world.")
+
+
+# --- Exercise 7c.2: distil the ensemble for a 1 kB budget -------------------------------------------------
+
+
+def exercise_teacher(random_state: int = 0) -> ExtraTreesClassifier:
+    """The ensemble of the notebook's distillation decision (and exercise 7c.2's reference), unfitted."""
+    return ExtraTreesClassifier(n_estimators=30, min_samples_leaf=10, random_state=random_state)
+
+
+def _exercise_world(seed: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    world = make_transactions(n=40_000, random_state=seed)
+    X = transaction_features(world)
+    X = X.fillna(X.median())
+    train, future = time_split(world, test_size=0.3)
+    return X, world["is_fraud"].to_numpy(), train, future
+
+
+def _is_exercise_teacher(model: Any) -> bool:
+    """Whether ``model`` has the class and parameters of :func:`exercise_teacher` (False when unsure)."""
+    try:
+        return type(model) is ExtraTreesClassifier and repr(model.get_params()) == repr(exercise_teacher().get_params())
+    except Exception:  # an object without get_params, a parameter whose repr fails: fit it, do not guess
+        return False
+
+
+@exercise("7c.2")
+def _distil_ensemble(answer: Any, *, world_seeds: Sequence[int] = EXERCISE_WORLDS) -> tuple[bool, str]:
+    if not isinstance(answer, DistilledClassifier):
+        return False, (f"the answer must be an unfitted DistilledClassifier(teacher, student, soft=...); "
+                       f"got {type(answer).__name__}.")
+    if any(isinstance(part, FrozenEstimator) for part in (answer.teacher, answer.student)):
+        return False, ("the teacher and the student must be unfitted (no FrozenEstimator): the check fits them on "
+                       "fresh worlds the notebook never saw.")
+    budget, kept, plain_kept, pr_auc, ensemble_pr_auc, sizes = EXERCISE_BUDGET_BYTES, [], [], [], [], []
+    for k, seed in enumerate(world_seeds):
+        X, y, train, future = _exercise_world(seed)
+        ensemble = exercise_teacher().fit(X.iloc[train], y[train])
+        reference = ensemble.predict_proba(X.iloc[future])[:, 1]
+        # the notebook's ensemble settings fit the same trees: fit them once, for the reference and the answer
+        teacher = FrozenEstimator(ensemble) if _is_exercise_teacher(answer.teacher) else answer.teacher
+        try:
+            model = clone(answer).set_params(teacher=teacher).fit(X.iloc[train], y[train])
+            scores = np.asarray(model.predict_proba(X.iloc[future]))[:, 1]
+            size = model_nbytes(model)
+            plain = clone(answer.student).fit(X.iloc[train], y[train])  # the same small model on the real labels
+            plain_scores = np.asarray(plain.predict_proba(X.iloc[future]))[:, 1]
+        except Exception as error:  # a learner's model may fail in any way: report it as a verdict
+            return False, f"building, fitting, scoring or sizing your model failed: {type(error).__name__}: {error}"
+        if size > budget:
+            return False, (f"your distilled model takes {size:,} bytes on world {k + 1}; the budget is {budget:,} bytes "
+                           f"(the ensemble takes {model_nbytes(ensemble):,}).")
+        kept.append(alert_overlap(reference, scores))
+        plain_kept.append(alert_overlap(reference, plain_scores))
+        if kept[-1] <= plain_kept[-1]:
+            return False, (f"on fresh world {k + 1} your distilled model raises {kept[-1]:.0%} of the ensemble's top-1% "
+                           f"alerts, and the same student trained on the real labels {plain_kept[-1]:.0%}: distilled, it "
+                           f"must follow the ensemble more closely than the labels alone teach it to.")
+        pr_auc.append(float(average_precision_score(y[future], scores)))
+        ensemble_pr_auc.append(float(average_precision_score(y[future], reference)))
+        sizes.append(size)
+    share = float(np.mean(pr_auc) / np.mean(ensemble_pr_auc))
+    if share < EXERCISE_PR_AUC_SHARE:
+        return False, (f"your distilled model fits the budget and follows the ensemble, but keeps only {share:.0%} of its "
+                       f"PR-AUC on fresh worlds (mean {np.mean(pr_auc):.3f} against {np.mean(ensemble_pr_auc):.3f}); "
+                       f"it needs {EXERCISE_PR_AUC_SHARE:.0%}.")
+    versus = ", ".join(f"{a:.0%} against {b:.0%}" for a, b in zip(kept, plain_kept))
+    return True, (f"{max(sizes):,} bytes at most, {share:.0%} of the ensemble's PR-AUC on {len(sizes)} fresh worlds, and more "
+                  f"of its top-1% alerts than the same student trained on the labels ({versus}).")
