@@ -65,3 +65,17 @@ def test_student_edition_blanks_solutions_and_keeps_checks(tmp_path):
     assert "42" not in code[0].source and code[0].source.startswith("# Your solution here")
     assert code[1].source == 'check("1.1", answer)'
     assert all(not c.outputs and c.execution_count is None for c in code)
+
+
+def test_printed_text_is_stored_as_one_stream_however_the_kernel_split_it(tmp_path):
+    cell = nbformat.v4.new_code_cell("print('a'); print('b')")
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="a\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="b\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="warning\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="c\n"),
+    ]
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    _write(nb, tmp_path / "x.ipynb")
+    stored = nbformat.read(tmp_path / "x.ipynb", as_version=4).cells[0].outputs
+    assert [(o.name, o.text) for o in stored] == [("stdout", "a\nb\n"), ("stderr", "warning\n"), ("stdout", "c\n")]

@@ -72,6 +72,20 @@ def varies_between_runs(cell) -> bool:
     return "NBVAL_IGNORE_OUTPUT" in source or "nbval-ignore-output" in cell.get("metadata", {}).get("tags", [])
 
 
+def _coalesce_streams(outputs: list) -> list:
+    """Join consecutive stream outputs of the same name (stdout, stderr): how a kernel splits printed text
+    into messages depends on timing, and the stored file must not."""
+    merged: list = []
+    for output in outputs:
+        previous = merged[-1] if merged else None
+        if (output.get("output_type") == "stream" and previous is not None
+                and previous.get("output_type") == "stream" and previous.get("name") == output.get("name")):
+            previous["text"] = "".join(previous["text"]) + "".join(output["text"])
+        else:
+            merged.append(output)
+    return merged
+
+
 def _write(nb, path: Path) -> None:
     """Store the notebook; outputs that vary between runs are not stored, so two runs give identical files."""
     import nbformat
@@ -79,6 +93,8 @@ def _write(nb, path: Path) -> None:
     for cell in nb.cells:
         if cell.cell_type == "code" and varies_between_runs(cell):
             cell.outputs = []
+        elif cell.cell_type == "code":
+            cell.outputs = _coalesce_streams(cell.outputs)
     text = nbformat.writes(nb) + "\n"
     path.write_text(text, encoding="utf-8")
 
