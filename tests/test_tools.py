@@ -79,3 +79,10 @@ def test_printed_text_is_stored_as_one_stream_however_the_kernel_split_it(tmp_pa
     _write(nb, tmp_path / "x.ipynb")
     stored = nbformat.read(tmp_path / "x.ipynb", as_version=4).cells[0].outputs
     assert [(o.name, o.text) for o in stored] == [("stdout", "a\nb\n"), ("stderr", "warning\n"), ("stdout", "c\n")]
+
+
+def test_only_a_bare_marker_line_counts_as_nbval_does():
+    bare = nbformat.v4.new_code_cell("# NBVAL_IGNORE_OUTPUT\n# wall-clock timings\nprint(1)")
+    annotated = nbformat.v4.new_code_cell("# NBVAL_IGNORE_OUTPUT (wall-clock timings)\nprint(1)")
+    mentioned = nbformat.v4.new_code_cell("print('NBVAL_IGNORE_OUTPUT')")
+    assert [varies_between_runs(c) for c in (bare, annotated, mentioned)] == [True, False, False]

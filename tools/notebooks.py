@@ -67,9 +67,12 @@ def execute(path: Path, *, timeout: int = 600):
 
 
 def varies_between_runs(cell) -> bool:
-    """A cell whose outputs nbval does not compare (wall-clock timings): marked NBVAL_IGNORE_OUTPUT or tagged."""
+    """A cell whose outputs nbval does not compare (wall-clock timings): a comment line that is exactly
+    ``# NBVAL_IGNORE_OUTPUT`` (as nbval reads markers: ``# NBVAL_IGNORE_OUTPUT (why)`` is no marker), or the tag."""
     source = cell.source if isinstance(cell.source, str) else "".join(cell.source)
-    return "NBVAL_IGNORE_OUTPUT" in source or "nbval-ignore-output" in cell.get("metadata", {}).get("tags", [])
+    marked = any(line.strip().startswith("#") and line.strip().lstrip("#").strip() == "NBVAL_IGNORE_OUTPUT"
+                 for line in source.splitlines())
+    return marked or "nbval-ignore-output" in cell.get("metadata", {}).get("tags", [])
 
 
 def _coalesce_streams(outputs: list) -> list:
