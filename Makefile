@@ -51,6 +51,7 @@ bench: $(STAMP)
 	$(BIN)/python tools/bench_loadtest.py
 	$(BIN)/python tools/bench_runtimes.py
 	$(BIN)/python tools/bench_batch.py
+	$(BIN)/python tools/bench_drift.py
 
 lock: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^mlsys-course' > constraints.txt

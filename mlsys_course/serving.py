@@ -50,12 +50,28 @@ other type (tampered with, or not ours) is refused before anything in it is buil
 ``runtime="onnx"`` the child gets an ONNX graph (:func:`mlsys_course.runtimes.to_onnx`): data that
 onnxruntime executes with its fixed set of operators, with no Python code in it at all.
 
+**The prediction log** (``log_path``): the service appends one JSON line per request to ``/predict``
+(successful or not: a 4xx or 5xx is logged with its error) and returns the line's ``request_id`` in an
+``X-Request-ID`` header. A line holds ``time`` (the request's arrival, UTC ISO 8601), ``request_id``
+(uuid4 hex), ``model_version``, ``status``, ``latency_ms`` (in the service, from the request's arrival
+to its answer, the log's own write excluded), ``n_rows`` (the rows the request carried: the length of
+its ``rows`` list, 0 when the body was not even that), ``error`` (None for a 200), ``features`` (the model's, in order), ``rows``
+(each row's features as received, in that order; None for a failed request) and ``predictions`` (None
+for a failed request). The line is written before the answer goes out, so a client that holds an
+answer finds its line in the file. Each line is one ``write`` to a file opened in append mode from the
+event loop (one request at a time), so lines are never interleaved, even with several processes
+appending; the file is opened per line, so it can be rotated while the service runs. A line that
+cannot be written is reported on the service's stderr and the request is still answered: a logging
+failure does not take predictions down. Requests to other paths (``/health``), and requests that are
+not valid HTTP (answered by uvicorn itself), are not logged. :func:`read_prediction_log` reads the log
+back as a DataFrame, one row per predicted row: the input of monitoring (chapter 8).
+
 The clients (and the start-up health check) never send loopback traffic through a proxy: a proxy
 configured for the internet must not see, or break, requests to a service on this machine.
 
 Book: Chapter 7, "Batch Prediction Versus Online Prediction" (online prediction behind a service);
 chapter 1, "Computational priorities" (batching trades latency for throughput); chapter 3, "Modes of
-Dataflow: Data Passing Through Services".
+Dataflow: Data Passing Through Services"; chapter 8, "Monitoring and Observability" (what to log).
 """
 
 from __future__ import annotations
@@ -69,8 +85,11 @@ import ipaddress
 import json
 import os
 import socket
+import sys
 import tempfile
 import time
+import uuid
+from datetime import datetime, timezone
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from http.client import HTTPException
 from pathlib import Path
@@ -103,6 +122,7 @@ __all__ = [
     "ServiceHandle",
     "create_app",
     "predict",
+    "read_prediction_log",
     "request_latencies",
     "send",
     "serve_model",
@@ -199,6 +219,29 @@ def _check_settings(
         check_int("micro_batch", micro_batch, minimum=1, maximum=100_000),
         check_real("max_wait_ms", max_wait_ms, low=0.0, high=10_000.0),
     )
+
+
+def _check_log_path(log_path: Any, *, create: bool = False) -> str | None:
+    """None, or the absolute path of a log file in an existing directory; ``create``: opened for appending now
+    (created empty if it does not exist), so that a file the service could not write is an error here."""
+    if log_path is None:
+        return None
+    if not isinstance(log_path, (str, os.PathLike)) or isinstance(os.fspath(log_path), bytes):
+        raise TypeError(f"log_path must be None or a file path (str or os.PathLike); got {show(log_path)}")
+    path = os.path.abspath(os.fspath(log_path))
+    folder = os.path.dirname(path)
+    if not os.path.isdir(folder):
+        raise ValueError(f"log_path must be a file in an existing directory; got {os.fspath(log_path)!r}, "
+                         f"whose directory {folder!r} does not exist")  # fmt: skip
+    if os.path.isdir(path):
+        raise ValueError(f"log_path must be a file, not a directory; got {os.fspath(log_path)!r}")
+    try:
+        if create:
+            os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644))
+    except OSError as error:
+        raise ValueError(f"log_path must be a file this process can append to; got {os.fspath(log_path)!r} "
+                         f"({error.strerror})") from None  # fmt: skip
+    return path
 
 
 def _fingerprint(value: Any, digest: Any, depth: int = 0) -> None:
@@ -428,6 +471,78 @@ class _Batcher:
             start += len(matrix)
 
 
+_LOG_KEY = "mlsys_course.prediction_log"  # the ASGI scope key where /predict leaves what the log needs
+
+
+def _note(request: HTTPRequest, **fields: Any) -> None:
+    """Leave fields for the prediction log's line of this request (nothing when the log is off)."""
+    note = request.scope.get(_LOG_KEY)
+    if note is not None:
+        note.update(fields)
+
+
+class _PredictionLog:
+    """ASGI middleware: one JSON line per request to ``/predict`` (see the module docstring).
+
+    The line is written when the answer starts (its status is known, the handler has left the rows and
+    predictions in the request's scope), before the answer is sent. Writes happen in the event loop,
+    one at a time, each one ``os.write`` to a file opened with ``O_APPEND``: lines never interleave."""
+
+    def __init__(self, app: Any, *, path: str, model_version: str, features: Sequence[str]) -> None:
+        self.app = app
+        self.path = path
+        self.model_version = model_version
+        self.features = list(features)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope.get("path") != "/predict":
+            await self.app(scope, receive, send)
+            return
+        arrived, started = datetime.now(timezone.utc), time.perf_counter()
+        request_id = uuid.uuid4().hex
+        note = scope[_LOG_KEY] = {"n_rows": 0, "error": None, "rows": None, "predictions": None}
+        written = False
+
+        async def send_after_logging(message: Any) -> None:
+            nonlocal written
+            if message["type"] == "http.response.start" and not written:
+                written = True
+                self.write(arrived, request_id, message["status"], started, note)
+                headers = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_after_logging)
+        except Exception as error:  # unhandled: the server answers 500 (outside this middleware)
+            if not written:
+                written = True
+                note["error"] = note["error"] or f"the service failed: {type(error).__name__}: {error}"
+                self.write(arrived, request_id, 500, started, note)
+            raise
+
+    def write(self, arrived: datetime, request_id: str, status: int, started: float, note: dict) -> None:
+        ok = status == 200
+        record = {
+            "time": arrived.isoformat(timespec="microseconds"), "request_id": request_id,
+            "model_version": self.model_version, "status": status,
+            "latency_ms": round((time.perf_counter() - started) * 1000, 4), "n_rows": note["n_rows"],
+            "error": None if ok else note["error"], "features": self.features,
+            "rows": note["rows"] if ok else None, "predictions": note["predictions"] if ok else None,
+        }  # fmt: skip
+        line = memoryview((json.dumps(record, separators=(",", ":")) + "\n").encode())
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                while line:  # one write for a regular file; the loop only guards against a short write
+                    line = line[os.write(fd, line) :]
+            finally:
+                os.close(fd)
+        except OSError as error:  # never take predictions down with the log; say so where the operator looks
+            print(f"prediction log: could not write request {request_id} to {self.path!r}: {error}",
+                  file=sys.stderr, flush=True)  # fmt: skip
+
+
 class _Settings(NamedTuple):
     features: tuple[str, ...]
     model_version: str
@@ -466,11 +581,14 @@ class _AnswerThenDrain(JSONResponse):
 
 
 def _answer(request: HTTPRequest, status: int, payload: dict, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    if status != 200:
+        _note(request, error=payload.get("error"))
     version = request.app.state.settings.model_version
     return JSONResponse(payload, status_code=status, headers={"X-Model-Version": version, **(headers or {})})
 
 
 def _too_large(request: HTTPRequest, error: str) -> JSONResponse:
+    _note(request, error=error)
     settings = request.app.state.settings
     headers = {"X-Model-Version": settings.model_version}
     return _AnswerThenDrain({"error": error}, 413, headers, drain_bytes=16 * settings.max_body_bytes)
@@ -506,6 +624,8 @@ async def _predict(request: HTTPRequest) -> JSONResponse:
     except ValueError as error:  # includes bytes that are not UTF-8
         return _answer(request, 400, {"error": f"body is not valid JSON: {error}"})
     rows = body.get("rows") if isinstance(body, dict) else None
+    if isinstance(rows, list):
+        _note(request, n_rows=len(rows))
     if isinstance(rows, list) and len(rows) > settings.max_rows:
         error = f"batch of {len(rows)} rows exceeds the limit of {settings.max_rows} rows per request"
         return _answer(request, 413, {"error": error})
@@ -521,6 +641,7 @@ async def _predict(request: HTTPRequest) -> JSONResponse:
             predictions = await asyncio.to_thread(settings.predict_rows, matrix)
     except Exception as error:  # the model failed: say so, keep serving
         return _answer(request, 500, {"error": f"prediction failed: {type(error).__name__}: {error}"})
+    _note(request, rows=matrix.tolist(), predictions=predictions)
     return _answer(request, 200, {"model_version": settings.model_version, "predictions": predictions})
 
 
@@ -565,6 +686,7 @@ def create_app(
     max_rows: int = MAX_ROWS,
     micro_batch: int = 1,
     max_wait_ms: float = 2.0,
+    log_path: str | os.PathLike | None = None,
 ) -> FastAPI:
     """The prediction service as a FastAPI app, to run with uvicorn (or gunicorn's uvicorn workers).
 
@@ -596,6 +718,11 @@ def create_app(
     max_wait_ms : float, default 2.0
         Longest wait, after a batch's first request, for more requests to fill it (0: only those
         already queued).
+    log_path : str or os.PathLike, optional
+        Append one JSON line per request to ``/predict`` to this file (created at the first request if
+        missing; its directory must exist), and answer with an ``X-Request-ID`` header; see the module
+        docstring.
+        None (default): no log, no header.
 
     Returns
     -------
@@ -622,6 +749,7 @@ def create_app(
     max_body_bytes, max_rows, micro_batch, max_wait_ms = _check_settings(
         max_body_bytes, max_rows, micro_batch, max_wait_ms
     )
+    log_file = _check_log_path(log_path)
     predict_rows = _predictor(model, names)
     request_model = _request_model(names)
     health = {"status": "ok", "model_version": version, "features": list(names), "runtime": runtime,
@@ -644,6 +772,8 @@ def create_app(
     app.add_exception_handler(404, _not_found)
     app.add_exception_handler(405, _wrong_method)
     app.add_exception_handler(RequestValidationError, _invalid)
+    if log_file is not None:
+        app.add_middleware(_PredictionLog, path=log_file, model_version=version, features=names)
     return app
 
 
@@ -665,7 +795,7 @@ def _serve_main(model_path: str, spec_path: str, port_file: str, port: int) -> N
     app = create_app(
         model, spec["features"], model_version=spec["model_version"], runtime=spec["runtime"],
         max_body_bytes=spec["max_body_bytes"], max_rows=spec["max_rows"], micro_batch=spec["micro_batch"],
-        max_wait_ms=spec["max_wait_ms"],
+        max_wait_ms=spec["max_wait_ms"], log_path=spec["log_path"],
     )  # fmt: skip
     # IPPROTO_TCP spelled out: asyncio turns Nagle's algorithm off (TCP_NODELAY) only on sockets that say so,
     # and without it each small answer waits for the client's delayed ACK (40 ms).
@@ -763,6 +893,7 @@ def serve_model(
     max_rows: int = MAX_ROWS,
     micro_batch: int = 1,
     max_wait_ms: float = 2.0,
+    log_path: str | os.PathLike | None = None,
 ) -> Iterator[ServiceHandle]:
     """Serve a fitted model over HTTP on 127.0.0.1 with FastAPI and uvicorn, in a separate process.
 
@@ -800,6 +931,12 @@ def serve_model(
         Most rows gathered from concurrent requests into one model call; 1 turns micro-batching off.
     max_wait_ms : float, default 2.0
         Longest wait after a batch's first request for more requests to fill it.
+    log_path : str or os.PathLike, optional
+        The prediction log: the service appends one JSON line per request to ``/predict`` (time,
+        request id, model version, status, latency, rows as received, predictions; see the module
+        docstring) and answers with an ``X-Request-ID`` header. The file is created if missing (lines
+        are appended to an existing one); its directory must exist, which is checked before the
+        process starts. Read it with :func:`read_prediction_log`. None (default): no log.
 
     Returns
     -------
@@ -829,11 +966,12 @@ def serve_model(
     max_body_bytes, max_rows, micro_batch, max_wait_ms = _check_settings(
         max_body_bytes, max_rows, micro_batch, max_wait_ms
     )
+    log_file = _check_log_path(log_path, create=True)  # in the parent: a bad path fails before any process starts
     with tempfile.TemporaryDirectory(prefix="mlsys-serving-") as tmp:
         model_path, trusted = _save_model(model, runtime, names, Path(tmp))
         spec = {"features": list(names), "model_version": version, "runtime": runtime, "trusted": trusted,
                 "max_body_bytes": max_body_bytes, "max_rows": max_rows, "micro_batch": micro_batch,
-                "max_wait_ms": max_wait_ms}  # fmt: skip
+                "max_wait_ms": max_wait_ms, "log_path": log_file}  # fmt: skip
         spec_path, port_file = Path(tmp) / "spec.json", Path(tmp) / "port"
         spec_path.write_text(json.dumps(spec))
         proc = spawn(
@@ -1100,6 +1238,146 @@ def request_latencies(
         if i >= 0:
             out[i] = clock() - t0
     return out / 1e6
+
+
+# --- the prediction log -----------------------------------------------------------------------------------
+
+_LOG_COLUMNS = ("time", "request_id", "model_version", "status", "latency_ms", "n_rows", "prediction")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _log_record(line: str) -> tuple[datetime, dict]:
+    """One line of the log, checked: its arrival time (naive UTC) and the record; ValueError saying what is wrong."""
+    try:
+        record = json.loads(line)
+    except ValueError as error:
+        raise ValueError(f"it is not JSON ({error})") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"it is a JSON {_json_type(record)}, not an object")
+    kinds = {"time": str, "request_id": str, "model_version": str, "status": int, "latency_ms": (int, float),
+             "n_rows": int, "features": list}  # fmt: skip
+    for key, kind in kinds.items():
+        if key not in record:
+            raise ValueError(f"it has no {key!r}")
+        if not isinstance(record[key], kind) or isinstance(record[key], bool):
+            raise ValueError(f"its {key!r} is {show(record[key])}")
+    try:
+        arrived = datetime.fromisoformat(record["time"])
+    except ValueError:
+        raise ValueError(f"its 'time' is not an ISO 8601 time: {show(record['time'])}") from None
+    if arrived.utcoffset() is None:
+        raise ValueError(f"its 'time' has no UTC offset: {show(record['time'])}")
+    features, rows, predictions = record["features"], record.get("rows"), record.get("predictions")
+    if not all(isinstance(f, str) for f in features):
+        raise ValueError(f"its 'features' are not all strings: {show(features)}")
+    if (rows is None) != (predictions is None):
+        raise ValueError("it has rows without predictions, or predictions without rows")
+    if rows is not None:
+        if not isinstance(rows, list) or not isinstance(predictions, list) or len(rows) != len(predictions) or not rows:
+            raise ValueError("its 'rows' and 'predictions' are not two non-empty lists of the same length")
+        if not all(isinstance(r, list) and len(r) == len(features) and all(map(_is_number, r)) for r in rows):
+            raise ValueError(f"its 'rows' are not lists of {len(features)} numbers (one per feature)")
+        if not all(map(_is_number, predictions)):
+            bad = next(p for p in predictions if not _is_number(p))
+            raise ValueError(f"its predictions are not one number per row (got {show(bad)}); read_prediction_log "
+                             "reads the logs of binary classifiers and regressors")  # fmt: skip
+    return arrived.astimezone(timezone.utc).replace(tzinfo=None), record
+
+
+def read_prediction_log(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a prediction log written by the service (``serve_model(..., log_path=...)``) into a DataFrame.
+
+    One row per predicted row, in the file's order, which is the order of the answers (requests in flight
+    at once may be answered in another order than they arrived: sort by ``time`` for arrival order). A
+    request of ``k`` rows gives ``k`` rows sharing its ``request_id``; a failed request gives one row with
+    a NaN ``prediction`` and NaN features. The
+    operational view of monitoring (requests, error rate, latency) and the ML view (predictions, input
+    features for drift tests) both start from this frame.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The log file: one JSON object per line (see :mod:`mlsys_course.serving`'s docstring).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``time`` (datetime64[ns], the request's arrival, naive UTC), ``request_id`` (str),
+        ``model_version`` (str), ``status`` (int64), ``latency_ms`` (float64, in the service),
+        ``n_rows`` (int64, the rows of the request), ``prediction`` (float64), then one float64 column
+        per feature, in the model's order (features of several models: in order of first appearance).
+
+    Raises
+    ------
+    ValueError
+        If ``path`` is not a file, or a line is not a record of the log (the message gives its number),
+        or a feature is named like one of the columns above.
+
+    Book: Chapter 8, "Monitoring and Observability" (what to log; operational and ML metrics).
+
+    Example
+    -------
+    >>> import tempfile, os
+    >>> from sklearn.linear_model import LinearRegression
+    >>> model = LinearRegression().fit([[0.0], [1.0], [2.0]], [1.0, 3.0, 5.0])
+    >>> folder = tempfile.mkdtemp()
+    >>> with serve_model(model, feature_names=["x"], model_version="line-1",
+    ...                  log_path=os.path.join(folder, "predictions.jsonl")) as service:
+    ...     predict(service.url, [{"x": 1.0}, {"x": 2.5}])
+    ...     send(service.url, body={"rows": [{"x": "one"}]})[0]
+    [3.0, 6.0]
+    422
+    >>> log = read_prediction_log(os.path.join(folder, "predictions.jsonl"))
+    >>> log[["model_version", "status", "n_rows", "prediction", "x"]]
+      model_version  status  n_rows  prediction    x
+    0        line-1     200       2         3.0  1.0
+    1        line-1     200       2         6.0  2.5
+    2        line-1     422       1         NaN  NaN
+    >>> log["request_id"].nunique(), str(log["time"].dtype)
+    (2, 'datetime64[ns]')
+    """
+    if not isinstance(path, (str, os.PathLike)) or isinstance(os.fspath(path), bytes):
+        raise TypeError(f"path must be the prediction log's file path (str or os.PathLike); got {show(path)}")
+    name = os.fspath(path)
+    if not os.path.isfile(name):
+        raise ValueError(f"path must be an existing prediction log file; got {name!r}, which is not a file")
+    times, records, features = [], [], {}  # features: an ordered set, over every line
+    with open(name, encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            try:
+                arrived, record = _log_record(line)
+            except ValueError as error:
+                raise ValueError(f"path {name!r}: line {number} is not a prediction log record: {error}") from None
+            times.append(arrived)
+            records.append(record)
+            features.update(dict.fromkeys(record["features"]))
+    clash = [f for f in features if f in _LOG_COLUMNS]
+    if clash:
+        raise ValueError(f"path {name!r}: the log's feature(s) {clash} have the names of its own columns "
+                         f"{list(_LOG_COLUMNS)}; rename them in the model")  # fmt: skip
+    sizes = np.array([len(r["rows"]) if r.get("rows") is not None else 1 for r in records], dtype=np.int64)
+    column = {f: i for i, f in enumerate(features)}
+    values = np.full((int(sizes.sum()), len(features)), np.nan)
+    prediction = np.full(len(values), np.nan)
+    start = 0
+    for record, size in zip(records, sizes):
+        if record.get("rows") is not None:
+            values[start : start + size, [column[f] for f in record["features"]]] = record["rows"]
+            prediction[start : start + size] = record["predictions"]
+        start += size
+    out = pd.DataFrame({
+        "time": np.repeat(np.array(times, dtype="datetime64[ns]"), sizes),
+        "request_id": pd.Series(np.repeat([r["request_id"] for r in records], sizes), dtype="str"),
+        "model_version": pd.Series(np.repeat([r["model_version"] for r in records], sizes), dtype="str"),
+        "status": np.repeat(np.array([r["status"] for r in records], dtype=np.int64), sizes),
+        "latency_ms": np.repeat(np.array([r["latency_ms"] for r in records], dtype=np.float64), sizes),
+        "n_rows": np.repeat(np.array([r["n_rows"] for r in records], dtype=np.int64), sizes),
+        "prediction": prediction,
+    })  # fmt: skip
+    return pd.concat([out, pd.DataFrame(values, columns=list(features))], axis=1)
 
 
 if __name__ == "__main__":

@@ -34,9 +34,9 @@ import pandas as pd
 #: Modules of the public API (recipes, the harness, the worlds, the course's exercise checker).
 MODULES = (
     "augmentation", "baselines", "batch_prediction", "comparison", "compression", "dataflow", "datasets",
-    "distributed", "ensembles", "evaluation", "exercises", "features", "framing", "imbalance", "importance",
-    "labeling", "latency", "leakage", "loadtest", "objectives", "plotting", "runtimes", "sampling", "search",
-    "serving", "skew", "storage", "streaming", "tracking", "transport",
+    "distributed", "drift", "ensembles", "evaluation", "exercises", "feedback", "features", "framing", "imbalance", "importance",
+    "labeling", "latency", "leakage", "loadtest", "monitoring", "objectives", "plotting", "runtimes", "sampling", "search",
+    "serving", "shift", "skew", "storage", "streaming", "tracking", "transport",
 )
 
 TIME_LIMIT_S = 20
