@@ -562,6 +562,11 @@ class PageHinkley:
         return np.array([i for i, x in enumerate(values.tolist()) if self._step(x)], dtype=np.int64)
 
 
+#: ADWIN's largest ``max_buckets`` (river's default is 5) and largest ``clock``, ``min_window_length``, ``grace_period``.
+ADWIN_MAX_BUCKETS = 10_000
+ADWIN_MAX_COUNT = 10**9
+
+
 class ADWIN:
     """ADWIN (adaptive windowing): flag a change in the mean of a stream; a thin wrapper of river's.
 
@@ -579,13 +584,13 @@ class ADWIN:
     delta : float, default 0.002
         Confidence of the test, in (0, 1): smaller gives fewer false alarms and later detections.
     clock : int, default 32
-        Check for a change every ``clock`` values (>= 1).
+        Check for a change every ``clock`` values (1 to ``ADWIN_MAX_COUNT``, 10**9).
     max_buckets : int, default 5
-        Buckets of each size kept before two are merged (>= 2).
+        Buckets of each size kept before two are merged (2 to ``ADWIN_MAX_BUCKETS``, 10,000).
     min_window_length : int, default 5
-        Smallest sub-window compared (>= 1).
+        Smallest sub-window compared (1 to ``ADWIN_MAX_COUNT``, 10**9).
     grace_period : int, default 10
-        Values to see before any check (>= 1).
+        Values to see before any check (1 to ``ADWIN_MAX_COUNT``).
 
     Attributes
     ----------
@@ -609,10 +614,12 @@ class ADWIN:
     def __init__(self, *, delta: float = 0.002, clock: int = 32, max_buckets: int = 5, min_window_length: int = 5,
                  grace_period: int = 10) -> None:
         self.delta = check_real("delta", delta, low=0.0, high=1.0, low_open=True, high_open=True)
-        self.clock = check_int("clock", clock, minimum=1)
-        self.max_buckets = check_int("max_buckets", max_buckets, minimum=2)
-        self.min_window_length = check_int("min_window_length", min_window_length, minimum=1)
-        self.grace_period = check_int("grace_period", grace_period, minimum=1)
+        # upper bounds: river's Rust core allocates max_buckets slots per bucket row (and aborts the whole process,
+        # uncatchably, when that fails) and stores the others as 32-bit integers
+        self.clock = check_int("clock", clock, minimum=1, maximum=ADWIN_MAX_COUNT)
+        self.max_buckets = check_int("max_buckets", max_buckets, minimum=2, maximum=ADWIN_MAX_BUCKETS)
+        self.min_window_length = check_int("min_window_length", min_window_length, minimum=1, maximum=ADWIN_MAX_COUNT)
+        self.grace_period = check_int("grace_period", grace_period, minimum=1, maximum=ADWIN_MAX_COUNT)
         self._river = river_drift.ADWIN(delta=self.delta, clock=self.clock, max_buckets=self.max_buckets,
                                         min_window_length=self.min_window_length, grace_period=self.grace_period)
         self.drift_detected_ = False

@@ -109,8 +109,9 @@ CASES = {
         call=lambda: {"stream": _stream(), "delta": 0.002, "clock": 32, "max_buckets": 5, "min_window_length": 5,
                       "grace_period": 10},
         fn=_adwin,
-        bad={"stream": _BAD_STREAM, "delta": [0.0, 1.0, np.nan, None], "clock": [0, 1.5, "32"],
-             "max_buckets": [1, None], "min_window_length": [0, 2.0], "grace_period": [0, True]},
+        bad={"stream": _BAD_STREAM, "delta": [0.0, 1.0, np.nan, None], "clock": [0, 1.5, "32", 10**12],
+             "max_buckets": [1, None, 10**12],  # river's Rust core would try to allocate 8 TB and abort the process
+             "min_window_length": [0, 2.0, 10**12], "grace_period": [0, True, 10**12]},
         valid={"stream": [np.array([], dtype=float), list(range(50))], "clock": [np.int64(1)]},
     ),
 }
