@@ -19,12 +19,14 @@ from mlsys_course.drift import (
     KSDetector,
     MMDDetector,
     PSIDetector,
+    chi2_counts,
     chi2_test,
     correct_pvalues,
     drift_report,
     ks_test,
     mmd_test,
     psi,
+    psi_counts,
 )
 
 
@@ -445,3 +447,108 @@ def test_detectors_are_plain_classes_with_params_in_init_and_a_readable_repr():
     assert detector.fit(ref) is detector and list(detector.feature_names_in_) == [0, 1]
     one_column = KSDetector().fit(ref[:, 0])  # a 1-D array is one column named 0
     assert one_column.test(ref[:, 1]).columns.index.tolist() == [0]
+
+
+# ----------------------------------------------------------------------------------------------- many windows at once
+
+
+@pytest.mark.filterwarnings("ignore:ks_2samp. Exact calculation unsuccessful")  # scipy's own fallback, as scipy
+@pytest.mark.parametrize("method", ["auto", "exact", "asymp"])
+@pytest.mark.parametrize("alternative", ["two-sided", "less", "greater"])
+@pytest.mark.parametrize("n1, n2", [(1, 3), (60, 40), (300, 120)])
+def test_ks_method_and_axis_equal_scipy(method, alternative, n1, n2):
+    rng = np.random.default_rng(n1 * n2)
+    a, b = rng.normal(size=(n1, 6)), rng.normal(0.1, 1.2, size=(n2, 6))
+    a[:, 0], b[:, 0] = np.round(a[:, 0], 1), np.round(b[:, 0], 1)  # ties
+    b[:, 1] += 3.0  # a shifted column: tiny p-values
+    expected = stats.ks_2samp(a, b, alternative=alternative, method=method, axis=0)
+    for axis, (x, y) in ((0, (a, b)), (1, (a.T, b.T))):
+        statistic, p = ks_test(x, y, alternative=alternative, method=method, axis=axis)
+        assert statistic.shape == p.shape == (6,)
+        np.testing.assert_allclose(statistic, expected.statistic, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(p, expected.pvalue, rtol=1e-9, atol=1e-12)
+    one = ks_test(a[:, 2], b[:, 2], alternative=alternative, method=method)  # axis=None: 1-D windows
+    one_expected = stats.ks_2samp(a[:, 2], b[:, 2], alternative=alternative, method=method)
+    assert one == pytest.approx((one_expected.statistic, one_expected.pvalue), rel=1e-9, abs=1e-12)
+
+
+def test_ks_axis_auto_switches_to_asymptotic_above_10000_rows_like_scipy():
+    rng = np.random.default_rng(5)
+    a, b = rng.normal(size=(2, 10_001)), rng.normal(0.02, 1, size=(2, 300))
+    statistic, p = ks_test(a, b, axis=1)
+    expected = stats.ks_2samp(a, b, axis=1)
+    np.testing.assert_allclose(statistic, expected.statistic, atol=1e-12)
+    np.testing.assert_allclose(p, expected.pvalue, rtol=1e-9)
+
+
+def test_psi_axis_equals_psi_column_by_column():
+    rng = np.random.default_rng(7)
+    ref, cur = rng.lognormal(size=(500, 5)), rng.lognormal(0.2, 1, size=(40, 5))
+    ref[:, 0] = np.round(ref[:, 0])  # tied edges merge
+    ref[:, 1] = 1.0  # a constant column: one bin
+    cur[:, 2] = 1e6  # every current value in the top bin
+    for bins in (1, 3, 10, 100):
+        expected = [psi(ref[:, j], cur[:, j], bins=bins) for j in range(5)]
+        np.testing.assert_allclose(psi(ref, cur, bins=bins, axis=0), expected, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(psi(ref.T, cur.T, bins=bins, axis=1), expected, rtol=1e-12, atol=1e-15)
+    assert psi(ref, ref, axis=0).tolist() == [0.0] * 5
+
+
+def test_chi2_counts_equals_scipy_chi2_contingency_table_by_table():
+    rng = np.random.default_rng(11)
+    a = rng.multinomial(300, [0.4, 0.3, 0.2, 0.1, 0.0], size=8)
+    b = rng.multinomial(80, [0.3, 0.3, 0.2, 0.1, 0.1], size=8)
+    a[1, 2:], b[1, 2:] = 0, 0  # two levels: Yates' correction
+    a[2, 1:], b[2, 1:] = 0, 0  # one level: nothing can differ
+    a[3], b[3] = [10, 10, 0, 0, 0], [0, 0, 0, 5, 0]  # a level unseen in the reference
+    for correction in (True, False):
+        statistic, p = chi2_counts(a, b, correction=correction)
+        for i in range(8):
+            table = np.vstack([a[i], b[i]])
+            expected = stats.chi2_contingency(table[:, table.sum(axis=0) > 0], correction=correction)
+            assert (statistic[i], p[i]) == pytest.approx((expected.statistic, expected.pvalue), rel=1e-12, abs=1e-15)
+    ref, cur = np.array(list("aabbbc")), np.array(list("abccz"))
+    levels = ["a", "b", "c", "z"]
+    counts = [np.array([(x == v).sum() for v in levels]) for x in (ref, cur)]
+    assert chi2_counts(*counts) == pytest.approx(chi2_test(ref, cur), rel=1e-12)
+
+
+def test_psi_counts_equals_psi_of_the_windows():
+    ref, cur = np.array(list("aaaaaaabbb")), np.array(list("aaaaabbbbc"))
+    assert psi_counts([7, 3, 0], [5, 4, 1]) == pytest.approx(psi(ref, cur), rel=1e-12)
+    assert psi_counts([7, 3, 0, 0], [5, 4, 1, 0]) == pytest.approx(psi(ref, cur), rel=1e-12)  # unused level: 0
+    many = psi_counts([[7, 3, 0], [1, 1, 1]], [[5, 4, 1], [1, 1, 1]])
+    assert many.tolist() == pytest.approx([psi(ref, cur), 0.0], rel=1e-12)
+    assert psi_counts([70, 30, 0], [50, 40, 10]) == pytest.approx(_psi_by_hand([70, 30, 0], [50, 40, 10]), rel=1e-12)
+
+
+def test_bad_input_of_the_vectorised_forms_names_the_argument():
+    two = np.ones((5, 3))
+    with pytest.raises(ValueError, match="method must be one of"):
+        ks_test([1.0], [2.0], method="stephens")
+    with pytest.raises(ValueError, match="axis must be None, 0"):
+        ks_test(two, two, axis=2)
+    with pytest.raises(TypeError, match="axis must be None"):
+        psi(two, two, axis="rows")
+    with pytest.raises(ValueError, match="reference must have at least 1 row"):  # axis=None still takes 1-D only
+        ks_test(np.ones((0,)), [1.0])
+    with pytest.raises(ValueError, match="current must be 2-D when axis=0"):
+        ks_test(two, np.ones(5), axis=0)
+    with pytest.raises(ValueError, match="reference and current must have as many columns"):
+        ks_test(two, np.ones((5, 2)), axis=0)
+    with pytest.raises(ValueError, match="reference and current must have as many rows"):
+        psi(two, np.ones((4, 3)), axis=1)
+    with pytest.raises(TypeError, match="reference must be numeric"):
+        psi(np.full((5, 3), "a"), two, axis=0)
+    with pytest.raises(ValueError, match="current must have no missing values"):
+        ks_test(two, np.full((5, 3), np.nan), axis=0)
+    with pytest.raises(ValueError, match="nan_policy must be 'raise' when axis"):
+        ks_test(two, two, axis=0, nan_policy="omit")
+    with pytest.raises(ValueError, match="reference_counts and current_counts must have the same shape"):
+        chi2_counts([1, 2], [1, 2, 3])
+    with pytest.raises(ValueError, match="current_counts must be finite counts >= 0"):
+        psi_counts([1, 2], [1, -2])
+    with pytest.raises(ValueError, match="reference_counts must have a positive total"):
+        chi2_counts([[1, 2], [0, 0]], [[1, 2], [1, 1]])
+    with pytest.raises(TypeError, match="correction must be True or False"):
+        chi2_counts([1, 2], [2, 1], correction="yates")

@@ -6,11 +6,10 @@ The recipes are in :mod:`mlsys_course.drift` (``ks_test``, ``chi2_test``, ``psi`
 with planted shifts and the daily monitors run on it (decision 1), many seeded replicates of each test for
 power and false-alarm curves (decisions 2 and 3), their figures, and the checks of exercises 8a.1 and 8a.2.
 
-Speed: the experiments run a test thousands of times on small windows. ``ks_test`` returns scipy's exact
-p-value below 10,000 rows, which costs milliseconds per call; the replicate loops here use
-:func:`ks_pvalues`, the same statistic with Smirnov's asymptotic p-value (scipy's ``method="asymp"``), one
-vectorised call for many windows, and :func:`psi_values` / :func:`chi2_pvalues`, vectorised versions of
-``psi`` and ``chi2_test`` (tests/test_lab_ch08a.py checks all three against the recipes).
+Speed: the experiments run a test thousands of times on small windows. They call the recipes' vectorised
+forms, one call for many replicate windows: ``ks_test(..., method="asymp", axis=1)`` (Smirnov's asymptotic
+p-value; the default exact one costs milliseconds per window), ``psi(..., axis=1)``, and ``chi2_counts`` /
+``psi_counts`` on drawn level counts.
 """
 
 from __future__ import annotations
@@ -21,14 +20,14 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import stats
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from mlsys_course._validation import check_choice, check_int, check_real, show
+from mlsys_course._validation import check_int, show
 from mlsys_course.datasets import make_transactions
-from mlsys_course.drift import PSI_EPSILON, correct_pvalues
+from mlsys_course.drift import correct_pvalues, ks_test
 from mlsys_course.exercises import exercise
 from mlsys_course.features import AGE_FILL_VALUE, transaction_features
 from mlsys_course.plotting import COLORS
@@ -38,110 +37,10 @@ __all__ = ["CORRECTIONS", "EXERCISE_CASES", "EXERCISE_CHECKS", "EXERCISE_FALSE_A
            "EXERCISE_MAX_FALSE", "EXERCISE_MIN_CAUGHT", "EXERCISE_POWER", "EXERCISE_SEED", "INPUT_CATEGORICAL",
            "INPUT_NUMERIC", "JOINT_COLUMNS", "REFERENCE_START", "SHIFT_START", "STREAM_END", "STREAM_START",
            "alarm_summary", "alarm_table", "alert_fatigue", "alert_rate_pvalue", "amount_draw", "binomial_se",
-           "case_model", "case_stream", "category_draw", "chi2_pvalues", "correlation_draw", "joint_cases",
-           "ks_fires", "ks_pvalues", "level_counts", "monitor_alarms", "plot_alarms", "plot_power", "power_grid",
-           "psi_from_counts", "psi_values", "recall_drop_pvalue"]
+           "case_model", "case_stream", "category_draw", "correlation_draw", "joint_cases", "level_counts",
+           "monitor_alarms", "plot_alarms", "plot_power", "power_grid", "recall_drop_pvalue"]
 
-# --- Vectorised tests for many replicate windows --------------------------------------------------------
-
-
-def _ks_statistics(reference: np.ndarray, current: np.ndarray) -> np.ndarray:
-    """Row-wise two-sample KS statistics of two 2-D arrays (one pair of windows per row)."""
-    ref = np.sort(np.atleast_2d(np.asarray(reference, dtype=float)), axis=1)
-    cur = np.sort(np.atleast_2d(np.asarray(current, dtype=float)), axis=1)
-    if ref.shape[0] != cur.shape[0]:
-        raise ValueError(f"reference and current must have as many rows (windows); got {ref.shape[0]} and {cur.shape[0]}")
-    r, n = ref.shape
-    m = cur.shape[1]
-    # ECDF(ref) - ECDF(cur) rises only at reference points and falls only at current points (as in the
-    # recipe): rank each window's points in the other window
-    in_cur = np.stack([np.searchsorted(c, a, side="right") for a, c in zip(ref, cur)])
-    in_ref = np.stack([np.searchsorted(a, c, side="right") for a, c in zip(ref, cur)])
-    d_plus = np.max(np.arange(1, n + 1) / n - in_cur / m, axis=1)
-    d_minus = np.max(np.arange(1, m + 1) / m - in_ref / n, axis=1)
-    d = np.clip(np.maximum(d_plus, d_minus), 0.0, 1.0)
-    return d
-
-
-def ks_pvalues(reference: Any, current: Any, *, method: str = "asymp") -> tuple[np.ndarray, np.ndarray]:
-    """Two-sample KS statistics and p-values of many windows at once.
-
-    ``reference`` (r, n) and ``current`` (r, m): row i of each is one pair of windows (1-D inputs are one
-    pair). The statistic equals ``scipy.stats.ks_2samp``'s. ``method="asymp"``: Smirnov's asymptotic p-value
-    (``ks_2samp(method="asymp")``: ``kstwo.sf(d, round(n m / (n + m)))``), within about 0.01 of the exact one
-    for windows of 50 rows or more. ``method="stephens"``: Stephens' (1970) closed form
-    ``kolmogorov((sqrt(en) + 0.12 + 0.11 / sqrt(en)) d)`` with ``en = n m / (n + m)``, a hundred times faster,
-    within a few percent (relative) of "asymp" for p-values down to 1e-6 when en >= 200; used where thousands
-    of p-values per check are needed (300 features).
-    """
-    method = check_choice("method", method, ("asymp", "stephens"))
-    ref = np.atleast_2d(np.asarray(reference, dtype=float))
-    cur = np.atleast_2d(np.asarray(current, dtype=float))
-    d = _ks_statistics(ref, cur)
-    n, m = ref.shape[1], cur.shape[1]
-    big, small = max(n, m), min(n, m)
-    if method == "stephens":
-        root = np.sqrt(n * m / (n + m))
-        return d, np.clip(special.kolmogorov((root + 0.12 + 0.11 / root) * d), 0.0, 1.0)
-    p = np.clip(stats.kstwo.sf(d, np.round(big * small / (big + small))), 0.0, 1.0)
-    return d, p
-
-
-def ks_fires(reference: Any, current: Any, *, alpha: float = 0.05) -> np.ndarray:
-    """Whether each pair of windows fails the KS test at ``alpha`` (asymptotic p-value <= alpha), one bool per row.
-
-    Same decision as ``ks_pvalues(reference, current)[1] <= alpha``, computed faster: with the window sizes
-    fixed, the p-value falls as the statistic grows, so the statistic is compared with the critical value
-    ``kstwo.isf(alpha, round(n m / (n + m)))`` once instead of computing every p-value.
-    """
-    alpha = check_real("alpha", alpha, low=0.0, high=1.0, low_open=True, high_open=True)
-    ref = np.atleast_2d(np.asarray(reference, dtype=float))
-    cur = np.atleast_2d(np.asarray(current, dtype=float))
-    d = _ks_statistics(ref, cur)
-    big, small = max(ref.shape[1], cur.shape[1]), min(ref.shape[1], cur.shape[1])
-    return d >= stats.kstwo.isf(alpha, np.round(big * small / (big + small)))
-
-
-def psi_values(reference: Any, current: Any, *, bins: int = 10) -> np.ndarray:
-    """PSI of many numeric windows at once, exactly as :func:`mlsys_course.drift.psi` computes each.
-
-    Row i of ``reference`` (r, n) and ``current`` (r, m) is one pair: the reference's quantile edges (ties
-    merged), shares of 0 replaced by ``PSI_EPSILON``.
-    """
-    ref = np.sort(np.atleast_2d(np.asarray(reference, dtype=float)), axis=1)
-    cur = np.atleast_2d(np.asarray(current, dtype=float))
-    out = np.empty(len(ref))
-    q = np.linspace(0.0, 1.0, bins + 1)[1:-1]
-    all_edges = np.quantile(ref, q, axis=1).T
-    for i in range(len(ref)):
-        edges = np.unique(all_edges[i])
-        e = np.diff(np.concatenate([[0], np.searchsorted(ref[i], edges, side="right"), [ref.shape[1]]])) / ref.shape[1]
-        a = np.bincount(np.searchsorted(edges, cur[i], side="left"), minlength=len(edges) + 1) / cur.shape[1]
-        e = np.where(e == 0, PSI_EPSILON, e)
-        a = np.where(a == 0, PSI_EPSILON, a)
-        out[i] = np.sum((a - e) * np.log(a / e))
-    return out
-
-
-def chi2_pvalues(reference_counts: Any, current_counts: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Chi-square statistics and p-values of many 2 x k tables: row i is (reference counts, current counts).
-
-    Levels with no count in either window are dropped, as ``chi2_test`` does; no continuity correction (equal
-    to ``scipy.stats.chi2_contingency(..., correction=False)``, which is scipy's default for k > 2 levels).
-    """
-    a = np.atleast_2d(np.asarray(reference_counts, dtype=float))
-    b = np.atleast_2d(np.asarray(current_counts, dtype=float))
-    col = a + b
-    used = col > 0
-    n_a, n_b = a.sum(axis=1, keepdims=True), b.sum(axis=1, keepdims=True)
-    total = n_a + n_b
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ea, eb = n_a * col / total, n_b * col / total
-        terms = np.where(used, (a - ea) ** 2 / ea + (b - eb) ** 2 / eb, 0.0)
-    statistic = terms.sum(axis=1)
-    dof = used.sum(axis=1) - 1
-    p = np.where(dof > 0, stats.chi2.sf(statistic, np.maximum(dof, 1)), 1.0)
-    return statistic, p
+# --- Replicates ------------------------------------------------------------------------------------------
 
 
 def binomial_se(rate: Any, n: int) -> np.ndarray:
@@ -313,19 +212,6 @@ def plot_alarms(alarms: pd.DataFrame, *, seed: int | None = None) -> Any:
 # --- Decisions 2 and 3: power and false alarms of each test, over many seeded replicates ----------------
 
 
-def psi_from_counts(reference_counts: Any, current_counts: Any) -> np.ndarray:
-    """PSI of many binned (or categorical) windows at once from their counts, as ``psi`` computes it:
-    shares of 0 replaced by ``PSI_EPSILON``; levels with no count in either window contribute 0."""
-    e = np.atleast_2d(np.asarray(reference_counts, dtype=float))
-    a = np.atleast_2d(np.asarray(current_counts, dtype=float))
-    e = e / e.sum(axis=1, keepdims=True)
-    a = a / a.sum(axis=1, keepdims=True)
-    used = (e > 0) | (a > 0)
-    e = np.where(e == 0, PSI_EPSILON, e)
-    a = np.where(a == 0, PSI_EPSILON, a)
-    return np.where(used, (a - e) * np.log(a / e), 0.0).sum(axis=1)
-
-
 def power_grid(
     tests: Mapping[str, Callable[[np.ndarray, np.ndarray], np.ndarray]],
     draw: Callable[[np.random.Generator, int, float, int], tuple[np.ndarray, np.ndarray]],
@@ -425,7 +311,7 @@ def alert_fatigue(
 
     Each check draws a reference (``n_reference`` rows) and a current window (``n_current`` rows) of
     ``n_features`` independent N(0, 1) features; in the current window the first ``shifted`` features move by
-    ``shift`` standard deviations. Per-feature KS p-values (:func:`ks_pvalues`, Stephens' form) are corrected
+    ``shift`` standard deviations. Per-feature KS p-values (``ks_test(..., method="asymp", axis=1)``) are corrected
     with ``correct_pvalues`` and compared with alpha. ``alphas`` maps a name to ``(alpha, correction)``.
     Columns: ``rule, alpha, correction, false_alarms`` (unshifted features flagged per check, mean),
     ``checks_with_false_alarm`` (share), ``power`` (share of the shifted features flagged, mean),
@@ -438,7 +324,7 @@ def alert_fatigue(
         reference = rng.standard_normal((n_features, n_reference))
         current = rng.standard_normal((n_features, n_current))
         current[:shifted] += shift
-        p_values[k] = ks_pvalues(reference, current, method="stephens")[1]
+        p_values[k] = ks_test(reference, current, method="asymp", axis=1)[1]
     rows = []
     for name, (alpha, correction) in alphas.items():
         flagged = np.stack([correct_pvalues(p, method=correction) <= alpha for p in p_values])
