@@ -52,6 +52,7 @@ bench: $(STAMP)
 	$(BIN)/python tools/bench_runtimes.py
 	$(BIN)/python tools/bench_batch.py
 	$(BIN)/python tools/bench_drift.py
+	$(BIN)/python tools/bench_bandits.py
 
 lock: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^mlsys-course' > constraints.txt

@@ -66,12 +66,30 @@ failure does not take predictions down. Requests to other paths (``/health``), a
 not valid HTTP (answered by uvicorn itself), are not logged. :func:`read_prediction_log` reads the log
 back as a DataFrame, one row per predicted row: the input of monitoring (chapter 8).
 
+**Shadow deployment** (``shadow_model``, which needs ``log_path``): a candidate model receives the same
+rows as the primary one, but only the primary answers. The shadow predicts a request's rows after its
+answer has been sent, never delaying it and never returned to the client; its predictions go only to the
+log, in the request's line (``shadow_model_version``, ``shadow_predictions``, and ``shadow_error``, None
+unless the shadow failed: a shadow that raises never fails the request). The shadow runs in one loop of
+its own, off the event loop, taking every request waiting for it in one model call (so it never holds
+more than one worker thread, and under load its calls grow larger rather than more numerous). The
+ordering guarantee changes with a shadow: a request's line is written once the shadow has predicted its
+rows (or failed), which is after its answer went out, so a client holding an answer may not find its line
+yet. Every line is in the file once :func:`serve_model`'s ``with`` block has exited: stopping the
+service lets requests in flight, shadow predictions included, finish (2 s at most; one cut short is
+logged with its error). Its primary fields are those a service without a shadow writes (``latency_ms``
+still ends when the answer starts), and lines are in the order the shadow finished, which is the order of
+the answers up to the requests in flight at once. Without a shadow nothing of the above applies. A shadow
+costs compute (every row is predicted twice) and can only tell how the candidate's predictions differ
+and, once labels arrive, how good they were: never how users would react to them (chapter 9).
+
 The clients (and the start-up health check) never send loopback traffic through a proxy: a proxy
 configured for the internet must not see, or break, requests to a service on this machine.
 
 Book: Chapter 7, "Batch Prediction Versus Online Prediction" (online prediction behind a service);
 chapter 1, "Computational priorities" (batching trades latency for throughput); chapter 3, "Modes of
-Dataflow: Data Passing Through Services"; chapter 8, "Monitoring and Observability" (what to log).
+Dataflow: Data Passing Through Services"; chapter 8, "Monitoring and Observability" (what to log);
+chapter 9, "Test in Production: Shadow Deployment".
 """
 
 from __future__ import annotations
@@ -102,7 +120,7 @@ import numpy as np
 import pandas as pd
 import skops.io
 import uvicorn
-from fastapi import FastAPI
+from fastapi import BackgroundTasks, FastAPI
 from fastapi import Request as HTTPRequest
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -185,29 +203,51 @@ def _check_features(model: Any, feature_names: Any, name: str = "feature_names")
     return names
 
 
-def _check_model(model: Any) -> Any:
+def _check_model(model: Any, name: str = "model") -> Any:
     if isinstance(model, type) or not callable(getattr(model, "predict", None)):
         got = f"the class {model.__name__}" if isinstance(model, type) else type(model).__name__
-        raise TypeError(f"model must be a fitted estimator with a predict method; got {got}")
+        raise TypeError(f"{name} must be a fitted estimator with a predict method; got {got}")
     if callable(getattr(model, "fit", None)) and callable(getattr(model, "get_params", None)):
         try:
             check_is_fitted(model)
         except NotFittedError:
             raise TypeError(
-                f"model must be a fitted estimator; got an unfitted {type(model).__name__} (call fit first)"
+                f"{name} must be a fitted estimator; got an unfitted {type(model).__name__} (call fit first)"
             ) from None
     return model
 
 
-def _check_version(model_version: Any) -> str:
+def _check_version(model_version: Any, name: str = "model_version") -> str:
     if not isinstance(model_version, str):
-        raise TypeError(f"model_version must be a str such as 'fraud-2024-05-01'; got {show(model_version)}")
+        raise TypeError(f"{name} must be a str such as 'fraud-2024-05-01'; got {show(model_version)}")
     if not 0 < len(model_version) <= 200 or not model_version.isascii() or not model_version.isprintable():
         raise ValueError(
-            "model_version must be 1 to 200 printable ASCII characters (it is sent as a header); "
+            f"{name} must be 1 to 200 printable ASCII characters (it is sent as a header); "
             f"got {show(model_version)}"
         )
     return model_version
+
+
+def _check_shadow(shadow_model: Any, shadow_version: Any, features: Sequence[str], log_path: Any) -> Any:
+    """The shadow model, checked against the primary's features; None when there is none."""
+    if shadow_model is None:
+        if shadow_version is not None:
+            raise ValueError(f"shadow_version names the shadow model, so it needs shadow_model; got "
+                             f"shadow_version={show(shadow_version)} with shadow_model=None")  # fmt: skip
+        return None
+    _check_model(shadow_model, "shadow_model")
+    fitted = getattr(shadow_model, "feature_names_in_", None)
+    if fitted is not None and [str(f) for f in fitted] != list(features):
+        raise ValueError(f"shadow_model must take the primary model's features {list(features)} (it predicts the "
+                         f"same rows); got a model fitted on {[str(f) for f in fitted]}")  # fmt: skip
+    n_in = getattr(shadow_model, "n_features_in_", len(features))
+    if n_in != len(features):
+        raise ValueError(f"shadow_model must take the primary model's {len(features)} features (it predicts the "
+                         f"same rows); got a model of {n_in} inputs")  # fmt: skip
+    if log_path is None:
+        raise ValueError("shadow_model needs log_path: the shadow's predictions are recorded only in the "
+                         "prediction log; got log_path=None")  # fmt: skip
+    return shadow_model
 
 
 def _check_settings(
@@ -485,14 +525,20 @@ class _PredictionLog:
     """ASGI middleware: one JSON line per request to ``/predict`` (see the module docstring).
 
     The line is written when the answer starts (its status is known, the handler has left the rows and
-    predictions in the request's scope), before the answer is sent. Writes happen in the event loop,
-    one at a time, each one ``os.write`` to a file opened with ``O_APPEND``: lines never interleave."""
+    predictions in the request's scope), before the answer is sent. With a shadow model
+    (``shadow_version`` given) it is written when the app returns instead, after the shadow's background
+    task has left its predictions (or its error) in the scope; ``latency_ms`` still ends when the answer
+    starts. Writes happen in the event loop, one at a time, each one ``os.write`` to a file opened with
+    ``O_APPEND``: lines never interleave."""
 
-    def __init__(self, app: Any, *, path: str, model_version: str, features: Sequence[str]) -> None:
+    def __init__(
+        self, app: Any, *, path: str, model_version: str, features: Sequence[str], shadow_version: str | None = None
+    ) -> None:
         self.app = app
         self.path = path
         self.model_version = model_version
         self.features = list(features)
+        self.shadow_version = shadow_version
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope.get("path") != "/predict":
@@ -500,14 +546,19 @@ class _PredictionLog:
             return
         arrived, started = datetime.now(timezone.utc), time.perf_counter()
         request_id = uuid.uuid4().hex
-        note = scope[_LOG_KEY] = {"n_rows": 0, "error": None, "rows": None, "predictions": None}
+        note = scope[_LOG_KEY] = {"n_rows": 0, "error": None, "rows": None, "predictions": None,
+                                  "shadow_predictions": None, "shadow_error": None}  # fmt: skip
+        answered: tuple[int, float] | None = None  # (status, latency in ms) once the answer starts
         written = False
+        deferred = self.shadow_version is not None
 
         async def send_after_logging(message: Any) -> None:
-            nonlocal written
-            if message["type"] == "http.response.start" and not written:
-                written = True
-                self.write(arrived, request_id, message["status"], started, note)
+            nonlocal answered, written
+            if message["type"] == "http.response.start" and answered is None:
+                answered = (message["status"], (time.perf_counter() - started) * 1000)
+                if not deferred:
+                    written = True
+                    self.write(arrived, request_id, *answered, note)
                 headers = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
                 message = {**message, "headers": headers}
             await send(message)
@@ -515,21 +566,28 @@ class _PredictionLog:
         try:
             await self.app(scope, receive, send_after_logging)
         except Exception as error:  # unhandled: the server answers 500 (outside this middleware)
-            if not written:
-                written = True
+            if answered is None:
                 note["error"] = note["error"] or f"the service failed: {type(error).__name__}: {error}"
-                self.write(arrived, request_id, 500, started, note)
+                answered = (500, (time.perf_counter() - started) * 1000)
             raise
+        finally:  # with a shadow: after it predicted, failed or was cancelled by the service stopping
+            if answered is not None and not written:
+                written = True
+                self.write(arrived, request_id, *answered, note)
 
-    def write(self, arrived: datetime, request_id: str, status: int, started: float, note: dict) -> None:
+    def write(self, arrived: datetime, request_id: str, status: int, latency_ms: float, note: dict) -> None:
         ok = status == 200
         record = {
             "time": arrived.isoformat(timespec="microseconds"), "request_id": request_id,
             "model_version": self.model_version, "status": status,
-            "latency_ms": round((time.perf_counter() - started) * 1000, 4), "n_rows": note["n_rows"],
+            "latency_ms": round(latency_ms, 4), "n_rows": note["n_rows"],
             "error": None if ok else note["error"], "features": self.features,
             "rows": note["rows"] if ok else None, "predictions": note["predictions"] if ok else None,
         }  # fmt: skip
+        if self.shadow_version is not None:
+            record["shadow_model_version"] = self.shadow_version
+            record["shadow_predictions"] = note["shadow_predictions"] if ok else None
+            record["shadow_error"] = note["shadow_error"] if ok else None
         line = memoryview((json.dumps(record, separators=(",", ":")) + "\n").encode())
         try:
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -552,6 +610,7 @@ class _Settings(NamedTuple):
     batcher: _Batcher | None
     max_body_bytes: int
     max_rows: int
+    shadow: _Batcher | None = None  # the shadow model's own loop (one call for every request waiting)
 
 
 class _AnswerThenDrain(JSONResponse):
@@ -642,7 +701,22 @@ async def _predict(request: HTTPRequest) -> JSONResponse:
     except Exception as error:  # the model failed: say so, keep serving
         return _answer(request, 500, {"error": f"prediction failed: {type(error).__name__}: {error}"})
     _note(request, rows=matrix.tolist(), predictions=predictions)
-    return _answer(request, 200, {"model_version": settings.model_version, "predictions": predictions})
+    response = _answer(request, 200, {"model_version": settings.model_version, "predictions": predictions})
+    if settings.shadow is not None:  # runs after the answer has been sent
+        response.background = BackgroundTasks()
+        response.background.add_task(_predict_in_shadow, request, matrix)
+    return response
+
+
+async def _predict_in_shadow(request: HTTPRequest, matrix: np.ndarray) -> None:
+    """The shadow model's predictions of a request's rows, left for its log line; never raises an Exception."""
+    try:
+        _note(request, shadow_predictions=await request.app.state.settings.shadow.predict(matrix))
+    except asyncio.CancelledError:
+        _note(request, shadow_error="the service stopped before the shadow model predicted")
+        raise
+    except Exception as error:  # a failing candidate must not fail the service: logged, not raised
+        _note(request, shadow_error=f"shadow prediction failed: {type(error).__name__}: {error}")
 
 
 async def _not_found(request: HTTPRequest, exc: Exception) -> JSONResponse:
@@ -666,13 +740,13 @@ async def _invalid(request: HTTPRequest, exc: Exception) -> JSONResponse:
 
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    batcher = app.state.settings.batcher
-    if batcher is not None:
+    batchers = [b for b in (app.state.settings.batcher, app.state.settings.shadow) if b is not None]
+    for batcher in batchers:
         batcher.start()
     try:
         yield
     finally:
-        if batcher is not None:
+        for batcher in batchers:
             await batcher.stop()
 
 
@@ -687,6 +761,8 @@ def create_app(
     micro_batch: int = 1,
     max_wait_ms: float = 2.0,
     log_path: str | os.PathLike | None = None,
+    shadow_model: Any = None,
+    shadow_version: str | None = None,
 ) -> FastAPI:
     """The prediction service as a FastAPI app, to run with uvicorn (or gunicorn's uvicorn workers).
 
@@ -723,6 +799,15 @@ def create_app(
         missing; its directory must exist), and answer with an ``X-Request-ID`` header; see the module
         docstring.
         None (default): no log, no header.
+    shadow_model : fitted estimator, optional
+        A candidate served in shadow (it needs ``log_path``): it predicts every request's rows after
+        the answer has been sent, in a loop of its own that starts with the app's lifespan, and its
+        predictions go to the log only (see the module docstring). It must take the same features as
+        ``model`` and be of the same runtime (an ``OnnxModel`` exactly when ``runtime="onnx"``).
+        None (default): no shadow.
+    shadow_version : str, optional
+        The shadow's version, logged as ``shadow_model_version``; only with ``shadow_model``. Default:
+        its class and a hash of its parameters and fitted arrays, as :func:`serve_model` makes them.
 
     Returns
     -------
@@ -750,10 +835,19 @@ def create_app(
         max_body_bytes, max_rows, micro_batch, max_wait_ms
     )
     log_file = _check_log_path(log_path)
+    shadow = _check_shadow(shadow_model, shadow_version, names, log_file)
+    if shadow is not None and (runtime == "onnx") != isinstance(shadow, OnnxModel):
+        raise ValueError(f"shadow_model must be an OnnxModel exactly when runtime='onnx', like model; got "
+                         f"runtime={runtime!r} for a {type(shadow).__name__}")  # fmt: skip
+    if shadow is not None:
+        shadow_version = _default_version(shadow) if shadow_version is None else _check_version(
+            shadow_version, "shadow_version")  # fmt: skip
     predict_rows = _predictor(model, names)
     request_model = _request_model(names)
     health = {"status": "ok", "model_version": version, "features": list(names), "runtime": runtime,
               "micro_batch": micro_batch, "max_wait_ms": max_wait_ms}  # fmt: skip
+    if shadow is not None:
+        health["shadow_model_version"] = shadow_version
     app = FastAPI(
         title="mlsys-course prediction service", version=version, lifespan=_lifespan,
         docs_url=None, redoc_url=None, redirect_slashes=False,
@@ -762,6 +856,7 @@ def create_app(
         features=names, model_version=version, health=health, request_model=request_model, predict_rows=predict_rows,
         batcher=_Batcher(predict_rows, micro_batch, max_wait_ms) if micro_batch > 1 else None,
         max_body_bytes=max_body_bytes, max_rows=max_rows,
+        shadow=None if shadow is None else _Batcher(_predictor(shadow, names), max_rows, 0.0),
     )  # fmt: skip
     schema = request_model.model_json_schema()
     schema["properties"]["rows"]["items"] = schema.pop("$defs")["Row"]  # one self-contained schema for /openapi.json
@@ -773,7 +868,8 @@ def create_app(
     app.add_exception_handler(405, _wrong_method)
     app.add_exception_handler(RequestValidationError, _invalid)
     if log_file is not None:
-        app.add_middleware(_PredictionLog, path=log_file, model_version=version, features=names)
+        app.add_middleware(_PredictionLog, path=log_file, model_version=version, features=names,
+                           shadow_version=shadow_version if shadow is not None else None)  # fmt: skip
     return app
 
 
@@ -789,13 +885,15 @@ def _load_model(path: str | os.PathLike, runtime: str, trusted: Sequence[str]) -
     return skops.io.load(path, trusted=list(trusted))
 
 
-def _serve_main(model_path: str, spec_path: str, port_file: str, port: int) -> None:
+def _serve_main(model_path: str, spec_path: str, port_file: str, port: int, shadow_path: str | None = None) -> None:
     spec = json.loads(Path(spec_path).read_text())
     model = _load_model(model_path, spec["runtime"], spec["trusted"])
+    shadow = None if shadow_path is None else _load_model(shadow_path, spec["runtime"], spec["shadow_trusted"])
     app = create_app(
         model, spec["features"], model_version=spec["model_version"], runtime=spec["runtime"],
         max_body_bytes=spec["max_body_bytes"], max_rows=spec["max_rows"], micro_batch=spec["micro_batch"],
-        max_wait_ms=spec["max_wait_ms"], log_path=spec["log_path"],
+        max_wait_ms=spec["max_wait_ms"], log_path=spec["log_path"], shadow_model=shadow,
+        shadow_version=spec.get("shadow_version"),
     )  # fmt: skip
     # IPPROTO_TCP spelled out: asyncio turns Nagle's algorithm off (TCP_NODELAY) only on sockets that say so,
     # and without it each small answer waits for the client's delayed ACK (40 ms).
@@ -819,9 +917,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port-file", required=True, help="where to write the bound port")
     parser.add_argument("--port", type=int, default=0, help="0 lets the operating system choose")
     parser.add_argument("--parent-pid", type=int, default=None)
+    parser.add_argument("--shadow-model", default=None, help="a candidate served in shadow, saved like --model")
     args = parser.parse_args(argv)
     exit_with_parent(args.parent_pid)
-    _serve_main(args.model, args.spec, args.port_file, args.port)
+    _serve_main(args.model, args.spec, args.port_file, args.port, args.shadow_model)
 
 
 # --- the parent side --------------------------------------------------------------------------------------
@@ -857,25 +956,29 @@ def _wait_until_serving(proc: Any, port_file: Path, deadline: float) -> int:
         time.sleep(0.02)
 
 
-def _save_model(model: Any, runtime: str, names: Sequence[str], folder: Path) -> tuple[Path, list[str]]:
-    """Write the model for the child; return its path and the types the child may trust (never a pickle)."""
+def _save_model(
+    model: Any, runtime: str, names: Sequence[str], folder: Path, name: str = "model"
+) -> tuple[Path, list[str]]:
+    """Write the model for the child; return its path and the types the child may trust (never a pickle).
+
+    ``name`` is the argument the model came in (and the file's stem)."""
     if runtime == "onnx":
         sample = np.zeros((1, len(names)), dtype=np.float32)
         X_sample = pd.DataFrame(sample, columns=list(names)) if hasattr(model, "feature_names_in_") else sample
-        path = folder / "model.onnx"
+        path = folder / f"{name}.onnx"
         path.write_bytes(to_onnx(model, X_sample))
         return path, []
-    path = folder / "model.skops"
+    path = folder / f"{name}.skops"
     try:
         skops.io.dump(model, path)
     except Exception as error:  # skops refuses what it cannot save as data (a lambda, an open file, ...)
-        raise TypeError(f"model must be saveable with skops, to reach the service process; got {type(model).__name__}: "
+        raise TypeError(f"{name} must be saveable with skops, to reach the service process; got {type(model).__name__}: "
                         f"{type(error).__name__}: {error}") from None  # fmt: skip
     # The types in the file we have just written ourselves: the child trusts these and refuses any other.
     trusted = list(skops.io.get_untrusted_types(file=path))
-    local = [name for name in trusted if name.startswith("__main__.") or "<" in name]
+    local = [t for t in trusted if t.startswith("__main__.") or "<" in t]
     if local:  # the child could not import them: say so now rather than from its traceback
-        raise TypeError(f"model must be made of classes and functions importable from a module; got {', '.join(local)} "
+        raise TypeError(f"{name} must be made of classes and functions importable from a module; got {', '.join(local)} "
                         "(defined in a notebook or script, or a lambda: move it into a module)")  # fmt: skip
     return path, trusted
 
@@ -894,6 +997,8 @@ def serve_model(
     micro_batch: int = 1,
     max_wait_ms: float = 2.0,
     log_path: str | os.PathLike | None = None,
+    shadow_model: Any = None,
+    shadow_version: str | None = None,
 ) -> Iterator[ServiceHandle]:
     """Serve a fitted model over HTTP on 127.0.0.1 with FastAPI and uvicorn, in a separate process.
 
@@ -937,6 +1042,18 @@ def serve_model(
         docstring) and answers with an ``X-Request-ID`` header. The file is created if missing (lines
         are appended to an existing one); its directory must exist, which is checked before the
         process starts. Read it with :func:`read_prediction_log`. None (default): no log.
+    shadow_model : fitted estimator, optional
+        A candidate served in shadow (shadow deployment; it needs ``log_path``). It takes the same
+        features as ``model`` and reaches the service the same way (skops, or ONNX with
+        ``runtime="onnx"``). It predicts the rows of every successful request after the answer has
+        been sent; the client only ever gets ``model``'s predictions, and the shadow's go to the
+        request's log line (``shadow_model_version``, ``shadow_predictions``, ``shadow_error``). With a
+        shadow a line is written after its answer: read the log once the ``with`` block has exited
+        (stopping waits for the shadow's predictions in flight); see the module docstring.
+        None (default): no shadow.
+    shadow_version : str, optional
+        The shadow's version in the log; only with ``shadow_model``. Default: its class and a hash of its
+        parameters and fitted arrays.
 
     Returns
     -------
@@ -956,6 +1073,21 @@ def serve_model(
     >>> local = model.predict_proba([[0.0, 1.0], [3.0, 0.0]])[:, 1].tolist()
     >>> remote == local
     True
+
+    A candidate in shadow: the answers are the primary's, the log holds both (read once the service stopped).
+
+    >>> import os, tempfile
+    >>> candidate = LogisticRegression(C=0.01).fit([[0.0, 1.0], [1.0, 0.0], [2.0, 1.0], [3.0, 0.0]], [0, 0, 1, 1])
+    >>> log_path = os.path.join(tempfile.mkdtemp(), "predictions.jsonl")
+    >>> with serve_model(model, feature_names=["x", "y"], model_version="v1", log_path=log_path,
+    ...                  shadow_model=candidate, shadow_version="v2") as service:
+    ...     predict(service.url, [{"x": 0.0, "y": 1.0}, {"x": 3.0, "y": 0.0}]) == local
+    True
+    >>> log = read_prediction_log(log_path)
+    >>> log[["model_version", "shadow_model_version"]].drop_duplicates().values.tolist()
+    [['v1', 'v2']]
+    >>> log["shadow_prediction"].tolist() == candidate.predict_proba([[0.0, 1.0], [3.0, 0.0]])[:, 1].tolist()
+    True
     """
     _check_model(model)
     names = _check_features(model, feature_names)
@@ -966,17 +1098,26 @@ def serve_model(
     max_body_bytes, max_rows, micro_batch, max_wait_ms = _check_settings(
         max_body_bytes, max_rows, micro_batch, max_wait_ms
     )
+    shadow = _check_shadow(shadow_model, shadow_version, names, log_path)
+    if shadow is not None:
+        shadow_version = _default_version(shadow) if shadow_version is None else _check_version(
+            shadow_version, "shadow_version")  # fmt: skip
     log_file = _check_log_path(log_path, create=True)  # in the parent: a bad path fails before any process starts
     with tempfile.TemporaryDirectory(prefix="mlsys-serving-") as tmp:
         model_path, trusted = _save_model(model, runtime, names, Path(tmp))
         spec = {"features": list(names), "model_version": version, "runtime": runtime, "trusted": trusted,
                 "max_body_bytes": max_body_bytes, "max_rows": max_rows, "micro_batch": micro_batch,
                 "max_wait_ms": max_wait_ms, "log_path": log_file}  # fmt: skip
+        shadow_args: list[str] = []
+        if shadow is not None:
+            shadow_path, spec["shadow_trusted"] = _save_model(shadow, runtime, names, Path(tmp), "shadow_model")
+            spec["shadow_version"] = shadow_version
+            shadow_args = ["--shadow-model", str(shadow_path)]
         spec_path, port_file = Path(tmp) / "spec.json", Path(tmp) / "port"
         spec_path.write_text(json.dumps(spec))
         proc = spawn(
             "mlsys_course.serving", "--model", str(model_path), "--spec", str(spec_path),
-            "--port-file", str(port_file), "--port", str(port),
+            "--port-file", str(port_file), "--port", str(port), *shadow_args,
         )  # fmt: skip
         try:
             bound = _wait_until_serving(proc, port_file, time.monotonic() + timeout)
@@ -1243,6 +1384,7 @@ def request_latencies(
 # --- the prediction log -----------------------------------------------------------------------------------
 
 _LOG_COLUMNS = ("time", "request_id", "model_version", "status", "latency_ms", "n_rows", "prediction")
+_SHADOW_COLUMNS = ("shadow_model_version", "shadow_prediction")  # present when a line of the log has a shadow
 
 
 def _is_number(value: Any) -> bool:
@@ -1284,6 +1426,17 @@ def _log_record(line: str) -> tuple[datetime, dict]:
             bad = next(p for p in predictions if not _is_number(p))
             raise ValueError(f"its predictions are not one number per row (got {show(bad)}); read_prediction_log "
                              "reads the logs of binary classifiers and regressors")  # fmt: skip
+    if "shadow_model_version" in record:
+        shadow, error = record.get("shadow_predictions"), record.get("shadow_error")
+        if not isinstance(record["shadow_model_version"], str):
+            raise ValueError(f"its 'shadow_model_version' is {show(record['shadow_model_version'])}")
+        if error is not None and not isinstance(error, str):
+            raise ValueError(f"its 'shadow_error' is {show(error)}")
+        if shadow is not None and (rows is None or not isinstance(shadow, list) or len(shadow) != len(rows)
+                                   or not all(map(_is_number, shadow))):  # fmt: skip
+            raise ValueError("its 'shadow_predictions' are not one number per row of its 'rows'")
+    elif "shadow_predictions" in record:
+        raise ValueError("it has 'shadow_predictions' without a 'shadow_model_version'")
     return arrived.astimezone(timezone.utc).replace(tzinfo=None), record
 
 
@@ -1293,7 +1446,8 @@ def read_prediction_log(path: str | os.PathLike) -> pd.DataFrame:
     One row per predicted row, in the file's order, which is the order of the answers (requests in flight
     at once may be answered in another order than they arrived: sort by ``time`` for arrival order). A
     request of ``k`` rows gives ``k`` rows sharing its ``request_id``; a failed request gives one row with
-    a NaN ``prediction`` and NaN features. The
+    a NaN ``prediction`` and NaN features. A log of a service with a shadow model has the shadow's
+    version and predictions beside the primary's (NaN where the shadow failed or the request did). The
     operational view of monitoring (requests, error rate, latency) and the ML view (predictions, input
     features for drift tests) both start from this frame.
 
@@ -1307,7 +1461,9 @@ def read_prediction_log(path: str | os.PathLike) -> pd.DataFrame:
     pandas.DataFrame
         Columns ``time`` (datetime64[ns], the request's arrival, naive UTC), ``request_id`` (str),
         ``model_version`` (str), ``status`` (int64), ``latency_ms`` (float64, in the service),
-        ``n_rows`` (int64, the rows of the request), ``prediction`` (float64), then one float64 column
+        ``n_rows`` (int64, the rows of the request), ``prediction`` (float64); when any line has a shadow
+        model, ``shadow_model_version`` (str, missing on lines without one) and ``shadow_prediction``
+        (float64; NaN where the shadow failed, see the line's ``shadow_error``); then one float64 column
         per feature, in the model's order (features of several models: in order of first appearance).
 
     Raises
@@ -1354,19 +1510,23 @@ def read_prediction_log(path: str | os.PathLike) -> pd.DataFrame:
             times.append(arrived)
             records.append(record)
             features.update(dict.fromkeys(record["features"]))
-    clash = [f for f in features if f in _LOG_COLUMNS]
+    shadowed = any("shadow_model_version" in r for r in records)
+    own = _LOG_COLUMNS + _SHADOW_COLUMNS if shadowed else _LOG_COLUMNS
+    clash = [f for f in features if f in own]
     if clash:
         raise ValueError(f"path {name!r}: the log's feature(s) {clash} have the names of its own columns "
-                         f"{list(_LOG_COLUMNS)}; rename them in the model")  # fmt: skip
+                         f"{list(own)}; rename them in the model")  # fmt: skip
     sizes = np.array([len(r["rows"]) if r.get("rows") is not None else 1 for r in records], dtype=np.int64)
     column = {f: i for i, f in enumerate(features)}
     values = np.full((int(sizes.sum()), len(features)), np.nan)
-    prediction = np.full(len(values), np.nan)
+    prediction, shadow = np.full(len(values), np.nan), np.full(len(values), np.nan)
     start = 0
     for record, size in zip(records, sizes):
         if record.get("rows") is not None:
             values[start : start + size, [column[f] for f in record["features"]]] = record["rows"]
             prediction[start : start + size] = record["predictions"]
+        if record.get("shadow_predictions") is not None:
+            shadow[start : start + size] = record["shadow_predictions"]
         start += size
     out = pd.DataFrame({
         "time": np.repeat(np.array(times, dtype="datetime64[ns]"), sizes),
@@ -1377,6 +1537,10 @@ def read_prediction_log(path: str | os.PathLike) -> pd.DataFrame:
         "n_rows": np.repeat(np.array([r["n_rows"] for r in records], dtype=np.int64), sizes),
         "prediction": prediction,
     })  # fmt: skip
+    if shadowed:
+        versions = [r.get("shadow_model_version") for r in records]
+        out["shadow_model_version"] = pd.Series(np.repeat(np.array(versions, dtype=object), sizes), dtype="str")
+        out["shadow_prediction"] = shadow
     return pd.concat([out, pd.DataFrame(values, columns=list(features))], axis=1)
 
 

@@ -33,8 +33,8 @@ import pandas as pd
 
 #: Modules of the public API (recipes, the harness, the worlds, the course's exercise checker).
 MODULES = (
-    "augmentation", "baselines", "batch_prediction", "comparison", "compression", "dataflow", "datasets",
-    "distributed", "drift", "ensembles", "evaluation", "exercises", "feedback", "features", "framing", "imbalance", "importance",
+    "augmentation", "bandits", "baselines", "batch_prediction", "comparison", "compression", "continual", "dataflow", "datasets",
+    "distributed", "drift", "ensembles", "evaluation", "experiments", "exercises", "feedback", "features", "framing", "imbalance", "importance", "interleaving",
     "labeling", "latency", "leakage", "loadtest", "monitoring", "objectives", "plotting", "runtimes", "sampling", "search",
     "serving", "shift", "skew", "storage", "streaming", "tracking", "transport",
 )

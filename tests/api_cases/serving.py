@@ -49,6 +49,7 @@ threading.Thread(target=_SERVER.serve_forever, daemon=True).start()
 _URL = f"http://127.0.0.1:{_SERVER.server_address[1]}"
 _ROWS = pd.DataFrame({"amount": [1.0, 2.0, 3.0], "hour": [1.0, 2.0, 3.0]})
 _MODEL = LogisticRegression().fit(_ROWS, [0, 1, 1])
+_OTHER_FEATURES = LogisticRegression().fit(_ROWS.rename(columns={"hour": "hour_of_day"}), [0, 1, 1])  # a bad shadow
 _SCRATCH = scratch_dir("serving")
 _LOG = _SCRATCH / "predictions.jsonl"  # a prediction log as the service writes it: a 200 of two rows, a 422
 _LOG.write_text(
@@ -65,10 +66,12 @@ _BAD_LOG_PATHS = [3, b"/tmp/log.jsonl", str(_SCRATCH / "no-such-folder" / "log.j
 
 
 def _serve(model, feature_names=None, model_version=None, runtime="sklearn", port=0, timeout=20.0,
-           max_body_bytes=10_000, max_rows=100, micro_batch=1, max_wait_ms=2.0, log_path=None):
+           max_body_bytes=10_000, max_rows=100, micro_batch=1, max_wait_ms=2.0, log_path=None, shadow_model=None,
+           shadow_version=None):
     with serve_model(model, feature_names=feature_names, model_version=model_version, runtime=runtime, port=port,
                      timeout=timeout, max_body_bytes=max_body_bytes, max_rows=max_rows, micro_batch=micro_batch,
-                     max_wait_ms=max_wait_ms, log_path=log_path) as handle:
+                     max_wait_ms=max_wait_ms, log_path=log_path, shadow_model=shadow_model,
+                     shadow_version=shadow_version) as handle:
         return handle.url
 
 
@@ -80,9 +83,12 @@ CASES = {
              "feature_names": ["amount", ["hour", "amount"], ["a", "a"]], "model_version": [3, "", "v1\nX: 1"],
              "runtime": ["torch", None], "port": [-1, 70_000, "8000"], "timeout": [0, -1.0],
              "max_body_bytes": [0, 2.5], "max_rows": [0, 1.5], "micro_batch": [0, 2.5, True],
-             "max_wait_ms": [-1.0, np.nan, 1e9], "log_path": _BAD_LOG_PATHS},
+             "max_wait_ms": [-1.0, np.nan, 1e9], "log_path": _BAD_LOG_PATHS,
+             "shadow_model": [object(), LogisticRegression, LogisticRegression(), _OTHER_FEATURES,
+                              _MODEL],  # the last: a shadow needs a log_path, and the valid call has none
+             "shadow_version": ["v2", 3]},  # a version without a shadow model
         skip={"model", "feature_names", "model_version", "runtime", "port", "timeout", "max_body_bytes", "max_rows",
-              "micro_batch", "max_wait_ms", "log_path"},  # a valid call starts a process
+              "micro_batch", "max_wait_ms", "log_path", "shadow_model", "shadow_version"},  # a valid call starts a process
     ),
     "create_app": Case(
         call=lambda: {"model": _MODEL, "features": ["amount", "hour"], "model_version": "v1", "micro_batch": 4,
@@ -90,7 +96,9 @@ CASES = {
         bad={"model": [object(), LogisticRegression], "features": ["amount", ["hour", "amount"], ["amount"], []],
              "model_version": [None, 3, "", "v1\r\nX: 1", "é"], "runtime": ["torch", "onnx"], "max_body_bytes": [0],
              "max_rows": [0, 10**9], "micro_batch": [0, 2.5, 10**6], "max_wait_ms": [-1.0, np.nan, "2"],
-             "log_path": _BAD_LOG_PATHS},
+             "log_path": _BAD_LOG_PATHS,
+             "shadow_model": [object(), LogisticRegression, _OTHER_FEATURES, _MODEL],  # _MODEL: no log_path given
+             "shadow_version": ["v2", 3]},
         valid={"features": [np.array(["amount", "hour"]), ("amount", "hour"), None, pd.Index(["amount", "hour"])],
                "micro_batch": [np.int64(2), 1], "max_wait_ms": [np.float32(0.5), 0], "runtime": ["sklearn"],
                "log_path": [None, _SCRATCH / "app.jsonl", str(_SCRATCH / "app.jsonl")]},
