@@ -71,3 +71,47 @@ def test_2_2_finds_the_smallest_grid_weight():
                    quality=feed["quality"], engagement=feed["engagement"])
     passed = [w for w in np.round(np.arange(0, 1.0001, 0.05), 2) if evaluate("2.2", float(w), **context)]
     assert len(passed) == 1
+
+
+def test_a_placeholder_answer_is_not_answered_yet_not_an_error(capsys):
+    import copy
+    import pickle
+
+    from mlsys_course.exercises import NOT_ANSWERED
+
+    assert copy.deepcopy(NOT_ANSWERED) is NOT_ANSWERED and pickle.loads(pickle.dumps(NOT_ANSWERED)) is NOT_ANSWERED
+    assert "replace it with your answer" in repr(NOT_ANSWERED)
+    check("1.1", NOT_ANSWERED)
+    assert capsys.readouterr().out == ("Exercise 1.1 not answered yet: replace the placeholder NOT_ANSWERED in the cell "
+                                       "above with your answer.\n")
+    verdict = evaluate("2.1", NOT_ANSWERED)  # before the checker runs: the context it needs is not required
+    assert not verdict and not verdict.answered
+
+
+def test_a_stub_function_is_not_answered_yet_and_a_written_one_is_checked():
+    from mlsys_course.exercises import NOT_ANSWERED
+
+    def save(df, path):
+        return NOT_ANSWERED  # your answer here
+
+    def load(path, columns):
+        return NOT_ANSWERED
+
+    def written(df, path):
+        return None if NOT_ANSWERED is df else df.to_parquet(path)  # uses the name, but is an answer
+
+    both = evaluate("3.4", (save, load))
+    assert not both.answered and "bodies of save(df, path) and load(path, columns)" in both.message
+    assert "with your code" in both.message
+    assert not evaluate("3.4", {"save": save, "load": written}).answered
+    assert evaluate("3.4", (written, lambda path, columns: None)).answered  # checked: a "not yet" verdict
+    assert not evaluate("1.3", save).answered
+    assert str(evaluate("1.3", save)).startswith("Exercise 1.3 not answered yet: replace the placeholder body of save")
+
+
+def test_verdict_rejects_a_passed_placeholder():
+    assert str(Verdict("x", False, "m", answered=False)) == "Exercise x not answered yet: m"
+    with pytest.raises(ValueError, match="passed must be False when answered is False"):
+        Verdict("x", True, "m", answered=False)
+    with pytest.raises(TypeError, match="answered must be True or False; got"):
+        Verdict("x", False, "m", answered="no")

@@ -2,8 +2,8 @@
 
     python tools/notebooks.py execute [NOTEBOOK ...]   # re-run in place; twice in a row leaves git clean
     python tools/notebooks.py html [--out build/html]   # execute copies and write an HTML edition + index
-    python tools/notebooks.py lab                       # JupyterLab whose kernels get the same environment
-    python tools/notebooks.py student [--out build/student]  # a student edition: solutions blanked, no outputs
+    python tools/notebooks.py lab                       # JupyterLab on the index (settings: jupyter/), same kernel env
+    python tools/notebooks.py student [--out build/student]  # a student edition: solutions as placeholders, no outputs
 
 Cells whose outputs vary between runs (wall-clock timings, marked NBVAL_IGNORE_OUTPUT) are executed but
 their outputs are not stored in place: the HTML edition and a reader's own run show them. Both run kernels with KERNEL_ENV, the same environment the tests give nbval's kernels (conftest.py),
@@ -13,6 +13,7 @@ so stored outputs are exactly what the strict comparison expects.
 from __future__ import annotations
 
 import argparse
+import ast
 import html
 import os
 import re
@@ -149,29 +150,131 @@ def cmd_html(out: Path, paths: list[Path] | None = None) -> None:
     print(f"wrote {out / 'index.html'} linking {len(rows)} notebooks")
 
 
+STUB_HEADER = "# Your solution here: replace each placeholder below; the check cell below uses these names.\n"
+
+
+def _check_calls(source: str) -> list[ast.Call]:
+    """The ``check("id", answer, ...)`` / ``evaluate(...)`` calls of a cell (none if it does not parse)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    return [node for node in ast.walk(tree) if isinstance(node, ast.Call)
+            and getattr(node.func, "id", getattr(node.func, "attr", None)) in ("check", "evaluate")
+            and len(node.args) >= 2 and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)]
+
+
+def _bound_names(source: str) -> set[str]:
+    """Every name a cell binds at any depth (assignments, defs, classes, imports, loop and with targets)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+    return names
+
+
+def student_stub(solution: str, check_cell: str, bound_before: set[str] = frozenset()) -> str:
+    """The stub that replaces a solution cell: each name the check cell needs from it, as a placeholder.
+
+    The needed names are those in the answer argument of the check cell's ``check("id", answer, ...)`` calls,
+    and any other name the check cell uses that only the solution cell binds (not a cell before it). A name the
+    solution binds with ``def`` becomes a function of the same signature returning NOT_ANSWERED; a name bound to
+    such functions (``answer = (save, load)``) keeps that line and its functions become stubs; any other name
+    becomes ``name = NOT_ANSWERED``. ``check`` says "not answered yet" for all of them.
+    """
+    calls = _check_calls(check_cell)
+    try:
+        top = ast.parse(solution).body
+        check_tree = ast.parse(check_cell)
+    except SyntaxError:
+        return STUB_HEADER
+    answer_names = [n.id for call in calls for n in ast.walk(call.args[1]) if isinstance(n, ast.Name)]
+    used = [n.id for n in ast.walk(check_tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
+    binds = _bound_names(solution)
+    needed = list(dict.fromkeys(answer_names + [n for n in used if n in binds and n not in bound_before]))
+    defs = {node.name: node for node in top if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    assigns = {node.targets[0].id: node for node in top if isinstance(node, ast.Assign)
+               and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)}
+
+    def of_functions(node: ast.Assign) -> list[str] | None:
+        value = node.value
+        items = value.elts if isinstance(value, (ast.Tuple, ast.List)) else [value]
+        names = [item.id for item in items if isinstance(item, ast.Name) and item.id in defs]
+        return names if names and len(names) == len(items) else None
+
+    functions, lines = [], []
+    for name in needed:
+        if name in defs and name not in assigns:
+            functions.append(name)
+        elif name in assigns and of_functions(assigns[name]):
+            functions.extend(of_functions(assigns[name]))
+            lines.append(ast.unparse(assigns[name]))
+        else:
+            lines.append(f"{name} = NOT_ANSWERED  # your answer here")
+    text = STUB_HEADER + "from mlsys_course.exercises import NOT_ANSWERED\n"
+    for name in dict.fromkeys(functions):
+        node = defs[name]
+        returns = f" -> {ast.unparse(node.returns)}" if node.returns else ""
+        prefix = "async def" if isinstance(node, ast.AsyncFunctionDef) else "def"
+        text += (f"\n\n{prefix} {name}({ast.unparse(node.args)}){returns}:\n"
+                 "    return NOT_ANSWERED  # your answer here: replace this line with your code\n")
+    if lines:
+        text += ("\n\n" if functions else "\n") + "\n".join(lines) + "\n"
+    return text.rstrip("\n")
+
+
+def student_notebook(nb):
+    """The student edition of a notebook (changed in place and returned): each ``solution``-tagged cell becomes
+    the stub of :func:`student_stub` for the check cell that follows it; every output is cleared."""
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    bound: set[str] = set()
+    for i, cell in enumerate(code):
+        if "solution" in cell.get("metadata", {}).get("tags", []):
+            following = next((c.source for c in code[i + 1:] if _check_calls(c.source)), "")
+            cell.source = student_stub(cell.source, following, bound)
+        else:
+            bound |= _bound_names(cell.source)
+        cell.outputs, cell.execution_count = [], None
+    return nb
+
+
 def cmd_student(out: Path, paths: list[Path] | None = None) -> None:
-    """Write a student edition: every cell tagged ``solution`` emptied, all outputs cleared; checks stay."""
+    """Write a student edition: every cell tagged ``solution`` replaced by placeholders, all outputs cleared."""
     import nbformat
 
     out.mkdir(parents=True, exist_ok=True)
     for path in paths or notebook_paths():
-        nb = nbformat.read(path, as_version=4)
-        for cell in nb.cells:
-            if cell.cell_type != "code":
-                continue
-            if "solution" in cell.get("metadata", {}).get("tags", []):
-                cell.source = "# Your solution here: the check cell below uses the name it needs.\n"
-            cell.outputs, cell.execution_count = [], None
+        nb = student_notebook(nbformat.read(path, as_version=4))
         nbformat.write(nb, out / path.name)
     print(f"wrote the student edition of {len(paths or notebook_paths())} notebooks to {out}")
 
 
-def cmd_lab() -> None:
-    """Open JupyterLab on the index, its kernels in KERNEL_ENV so a reader sees the stored numbers."""
-    apply_kernel_env()
+LAB_SETTINGS = ROOT / "jupyter"  # labconfig/default_setting_overrides.json: no news pop-up, no update check
+
+
+def lab_command(environ: dict[str, str] | None = None) -> tuple[list[str], dict[str, str]]:
+    """The argv and environment of ``lab``: JupyterLab opening the index, reading the course's settings
+    (``jupyter/`` put first on JUPYTER_CONFIG_PATH), its kernels in KERNEL_ENV so a reader sees the stored numbers."""
+    env = dict(os.environ if environ is None else environ)
+    env.update(KERNEL_ENV)
+    env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(p for p in (str(LAB_SETTINGS), env.get("JUPYTER_CONFIG_PATH")) if p)
     jupyter = str(Path(sys.executable).with_name("jupyter"))
     root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []  # containers often run as root
-    os.execv(jupyter, [jupyter, "lab", *root, str(NOTEBOOKS / "00_index.ipynb")])
+    return [jupyter, "lab", *root, str(NOTEBOOKS / "00_index.ipynb")], env
+
+
+def cmd_lab() -> None:
+    """Open JupyterLab on the index (see :func:`lab_command`)."""
+    argv, env = lab_command()
+    os.execve(argv[0], argv, env)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -182,7 +285,7 @@ def main(argv: list[str] | None = None) -> None:
     ht = sub.add_parser("html", help="build the HTML edition")
     ht.add_argument("--out", type=Path, default=ROOT / "build" / "html")
     sub.add_parser("lab", help="open the course in JupyterLab")
-    st = sub.add_parser("student", help="write a student edition (solutions blanked)")
+    st = sub.add_parser("student", help="write a student edition (solutions replaced by placeholders)")
     st.add_argument("--out", type=Path, default=ROOT / "build" / "student")
     args = parser.parse_args(argv)
     if args.command == "execute":
