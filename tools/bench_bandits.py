@@ -45,21 +45,12 @@ import river  # noqa: E402
 from river import bandit, proba  # noqa: E402
 
 from mlsys_course.bandits import ThompsonSampling, UCB1, simulate  # noqa: E402
+from tools.machine import cpu_model  # noqa: E402
 
 SEED = 0
 N_ARMS, N_STEPS, N_REPLICATES = 10, 1_000, 1_000
 REQUIRED = 20
 ANCHORS = {"river_thompson": 44_000, "numpy_thompson": 1_300_000}
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def river_run(make, rates: np.ndarray, n_replicates: int, seed: int) -> np.ndarray:

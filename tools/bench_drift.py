@@ -69,6 +69,7 @@ from scipy.stats import chi2_contingency, ks_2samp  # noqa: E402
 from statsmodels.stats.multitest import multipletests  # noqa: E402
 
 from mlsys_course.drift import KSDetector, PSIDetector, drift_report, ks_test, mmd_test, psi  # noqa: E402
+from tools.machine import cpu_model  # noqa: E402
 
 SEED = 0
 N_KS = 1_000_000
@@ -136,16 +137,6 @@ def timed(fns: dict, repeat: int) -> dict:
             results[name] = fn()
             seconds[name].append(time.perf_counter() - start)
     return {name: (float(np.median(seconds[name])), results[name]) for name in fns}
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 # ----------------------------------------------------------------------------------------------- baselines
